@@ -36,5 +36,5 @@ class MediaTooLong(DetectionError):
     code = "too_long"
 
 
-class EmptyMedia(DetectionError):
+class EmptyMedia(DecodeFailed):
     code = "empty_file"

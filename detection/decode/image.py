@@ -45,7 +45,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
         scale = 255.0 / (hi - lo) if hi > lo else 0.0
         arr8 = np.clip((arr - lo) * scale, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB")
+        return Image.fromarray(arr8).convert("RGB")
     if mode == "P":
         im = im.convert("RGBA")
         mode = "RGBA"
