@@ -74,3 +74,25 @@ def split(items: list[Item], *, val_fold: int = 0, test_fold: int = 1, n_folds: 
         f = fold_of(it.group, n_folds)
         out["val" if f == val_fold else "test" if f == test_fold else "train"].append(it)
     return out
+
+
+def neutral_bytes(item: Item) -> bytes:
+    """The file as evaluation should see it, with the source's known label-leaking artefacts removed.
+
+    ``tpdne-ffhq-realorfake``: every fake has "StyleGAN2" burned into the bottom-right corner and is a q100
+    progressive JPEG while reals are q75 baseline; both classes lose that corner and are re-encoded the same
+    way. Every other source is returned as is.
+    """
+    data = item.path.read_bytes()
+    if item.source != "tpdne-ffhq-realorfake":
+        return data
+    import io
+
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(data)).convert("RGB")
+    w, h = im.size
+    im = im.crop((0, 0, int(w * 0.85), int(h * 0.85)))
+    out = io.BytesIO()
+    im.save(out, format="JPEG", quality=90)
+    return out.getvalue()
