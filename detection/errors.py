@@ -38,3 +38,7 @@ class MediaTooLong(DetectionError):
 
 class EmptyMedia(DecodeFailed):
     code = "empty_file"
+
+
+class MediaNotFound(DetectionError):
+    code = "not_found"

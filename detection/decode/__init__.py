@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..config import AnalysisConfig
-from ..errors import DecodeFailed, EmptyMedia, MediaTooLarge, UnsupportedMedia
+from ..errors import DecodeFailed, EmptyMedia, MediaNotFound, MediaTooLarge, UnsupportedMedia
 from .image import DecodedImage, decode_image
 from .sniff import Sniffed, sniff
 
@@ -24,6 +24,8 @@ def read_source(source: Source, config: AnalysisConfig) -> bytes:
         path = Path(os.fspath(source))
         try:
             size = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise MediaNotFound(f"{path.name} does not exist.") from exc
         except OSError as exc:
             raise DecodeFailed(f"Cannot open {path.name}: {exc.strerror or exc}") from exc
         if path.is_dir():
