@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DETECTION_TORCH_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
 
 def one_megapixel_with_face() -> bytes:
@@ -63,14 +63,22 @@ def main() -> int:
         detailed.append(time.perf_counter() - t)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"image: 1152x864 JPEG ({len(data)} bytes), faces found: {len(a.faces)}, threads: {torch.get_num_threads()}")
-    print(f"model load (all detectors, once per process): {load_total:.2f} s  " +
-          ", ".join(f"{k} {v:.2f} s" for k, v in loads.items()))
-    print(f"analyze, default detectors: median {1000 * statistics.median(plain):.0f} ms, "
-          f"p90 {1000 * sorted(plain)[int(0.9 * (len(plain) - 1))]:.0f} ms")
-    print(f"analyze, detailed (heatmaps): median {1000 * statistics.median(detailed):.0f} ms "
-          f"(+{1000 * (statistics.median(detailed) - statistics.median(plain)):.0f} ms)")
-    print("stage timings of the last plain run: " +
-          ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in a.provenance["timings"].items()))
+    print(
+        f"model load (all detectors, once per process): {load_total:.2f} s  "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in loads.items())
+    )
+    print(
+        f"analyze, default detectors: median {1000 * statistics.median(plain):.0f} ms, "
+        f"p90 {1000 * sorted(plain)[int(0.9 * (len(plain) - 1))]:.0f} ms"
+    )
+    print(
+        f"analyze, detailed (heatmaps): median {1000 * statistics.median(detailed):.0f} ms "
+        f"(+{1000 * (statistics.median(detailed) - statistics.median(plain)):.0f} ms)"
+    )
+    print(
+        "stage timings of the last plain run: "
+        + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in a.provenance["timings"].items())
+    )
     print(f"peak RSS: {rss_mb:.0f} MB")
     return 0
 

@@ -11,12 +11,13 @@ from .errors import DecodeFailed, DetectionError, MediaTooLarge, UnsupportedMedi
 from .types import Analysis, DetectorResult, Finding
 
 if TYPE_CHECKING:
-    from .engine import Progress
     from .decode import Source
+    from .engine import Progress
 
 
-def analyze(source: Source, config: AnalysisConfig | dict[str, Any] | None = None,
-            progress: Progress | None = None) -> Analysis:
+def analyze(
+    source: Source, config: AnalysisConfig | dict[str, Any] | None = None, progress: Progress | None = None
+) -> Analysis:
     """Analyse one image given as a path or bytes; see ``detection.engine.analyze``."""
     from .engine import analyze as _analyze
 

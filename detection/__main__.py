@@ -41,7 +41,9 @@ def _readable(name: str, a: dict[str, Any]) -> str:
     if a["reason"]:
         lines.append(f"  reason: {a['reason']}")
     m = a["media"]
-    lines.append(f"  media: {m['format']} {m['width']}x{m['height']}, {m['size_bytes']} bytes, sha256 {m['sha256'][:16]}...")
+    lines.append(
+        f"  media: {m['format']} {m['width']}x{m['height']}, {m['size_bytes']} bytes, sha256 {m['sha256'][:16]}..."
+    )
     lines.append(f"  faces: {len(a['faces'])}")
     for det in a["provenance"]["detectors"]:
         score = "n/a" if det["score"] is None else f"{det['score']:.3f}"
@@ -78,7 +80,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             entry = {"file": file, "ok": False, "error": exc.as_dict()}
             if not args.json:
                 print(f"{file}: ERROR {exc.code}: {exc.message}")
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the other files; report and count it
+        except Exception as exc:
             bar.clear()
             failures += 1
             logging.getLogger("detection").exception("internal error on %s", file)
@@ -127,7 +129,8 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
     else:
         for d in info["detectors"]:
-            print(f"{d['name']:<18} v{d['version']:<6} weights {d['weights_file'] or '-'} sha256 {str(d['weights_sha256'])[:16]}")
+            sha = str(d["weights_sha256"])[:16]
+            print(f"{d['name']:<18} v{d['version']:<6} weights {d['weights_file'] or '-'} sha256 {sha}")
         f = info["fusion"]
         print(f"fusion v{f['version']} coef {f['coef']} temperature {f['temperature']} abstain {f['abstain']}")
     return 0
@@ -147,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("manifest")
     e.add_argument("--root", required=True, help="directory the relpaths are relative to")
     e.add_argument("--json", metavar="OUT", help="also write the full report as JSON")
-    e.add_argument("--transform", choices=["robustness", "normalise"],
-                   help="robustness: JPEG q70 + 0.5x; normalise: fixed size, JPEG q90, no metadata")
+    e.add_argument(
+        "--transform",
+        choices=["robustness", "normalise"],
+        help="robustness: JPEG q70 + 0.5x; normalise: fixed size, JPEG q90, no metadata",
+    )
     e.add_argument("--limit", type=int)
     e.add_argument("--detectors")
     e.set_defaults(func=cmd_evaluate)

@@ -166,8 +166,14 @@ def _evidence(results: dict[str, DetectorResult], detailed: bool) -> dict[str, A
         "compression_anomalies": detail("compression", "compression_anomalies"),
         "feature_maps": maps,
         "findings": [
-            {"detector": f.detector, "code": f.code, "message": f.message, "direction": f.direction,
-             "decisive": f.decisive, "data": f.data}
+            {
+                "detector": f.detector,
+                "code": f.code,
+                "message": f.message,
+                "direction": f.direction,
+                "decisive": f.decisive,
+                "data": f.data,
+            }
             for r in results.values()
             for f in r.findings
         ],

@@ -167,16 +167,20 @@ def evaluate(
         recs.append(rec)
     if progress:
         progress(len(rows), len(rows), "")
-    per_source = {s: _group_metrics([r for r in recs if r["source"] == s], threshold)
-                  for s in sorted({r["source"] for r in recs})}
+    per_source = {
+        s: _group_metrics([r for r in recs if r["source"] == s], threshold) for s in sorted({r["source"] for r in recs})
+    }
     return {
         "overall": _group_metrics(recs, threshold),
         "per_source": per_source,
         "threshold": threshold,
         "transform": transform,
         "shortcut_check": shortcut_check(recs),
-        "errors": [{"relpath": r["relpath"], "code": r["error"], "message": r.get("message", "")}
-                   for r in recs if r["error"] is not None],
+        "errors": [
+            {"relpath": r["relpath"], "code": r["error"], "message": r.get("message", "")}
+            for r in recs
+            if r["error"] is not None
+        ],
         "files": [{k: v for k, v in r.items() if k != "message"} for r in recs],
     }
 
@@ -201,5 +205,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"error: {e['relpath']}: {e['code']}: {e['message']}")
     if len(report["errors"]) > 20:
         lines.append(f"... and {len(report['errors']) - 20} more errors")
-    lines.append(f"threshold {report['threshold']}" + (f", transform {report['transform']}" if report["transform"] else ""))
+    lines.append(
+        f"threshold {report['threshold']}" + (f", transform {report['transform']}" if report["transform"] else "")
+    )
     return "\n".join(lines)

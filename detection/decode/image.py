@@ -103,7 +103,7 @@ def decode_image(data: bytes, fmt: str, mime: str, sha256: str, config: Analysis
             w, h = im.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaTooLarge(f"Image is too large to decode safely: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - any parser error on untrusted bytes is a decode failure
+    except Exception as exc:
         raise DecodeFailed(f"Could not read the {fmt.upper()} header: {exc}") from exc
     if w <= 0 or h <= 0:
         raise DecodeFailed("Image has no pixels.")
@@ -122,7 +122,7 @@ def decode_image(data: bytes, fmt: str, mime: str, sha256: str, config: Analysis
         rgb = np.asarray(rgb_im, dtype=np.uint8)
     except MediaTooLarge:
         raise
-    except Exception as exc:  # noqa: BLE001 - truncated/corrupt data surfaces as many exception types
+    except Exception as exc:
         raise DecodeFailed(f"The {fmt.upper()} data is truncated or corrupt: {exc}") from exc
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise DecodeFailed("Decoded image has an unexpected shape.")

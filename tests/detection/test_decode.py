@@ -18,8 +18,9 @@ from .media import encode, photo
 CFG = AnalysisConfig()
 
 
-@pytest.mark.parametrize("fmt,name", [("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif"),
-                                      ("TIFF", "tiff"), ("BMP", "bmp")])
+@pytest.mark.parametrize(
+    "fmt,name", [("JPEG", "jpeg"), ("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif"), ("TIFF", "tiff"), ("BMP", "bmp")]
+)
 def test_it_decodes_every_supported_image_format_to_rgb(fmt: str, name: str) -> None:
     img = decode(encode(photo(), fmt), CFG)
     assert img.info.format == name

@@ -29,7 +29,9 @@ def test_it_returns_the_documented_result_shape(face_jpeg: bytes) -> None:
     assert d["prediction"] in ("authentic", "deepfake", "unknown")
     assert 0.0 <= d["confidence"] <= 1.0 and 0.0 <= d["fake_probability"] <= 1.0
     assert d["is_authentic"] == (d["prediction"] == "authentic")
-    assert {"facial_inconsistencies", "temporal_artifacts", "compression_anomalies", "feature_maps"} <= set(d["evidence"])
+    assert {"facial_inconsistencies", "temporal_artifacts", "compression_anomalies", "feature_maps"} <= set(
+        d["evidence"]
+    )
     assert d["evidence"]["temporal_artifacts"] is None
     assert 0.0 <= d["evidence"]["facial_inconsistencies"] <= 1.0
     assert 0.0 <= d["evidence"]["compression_anomalies"] <= 1.0
@@ -110,8 +112,9 @@ def test_every_committed_model_has_a_card_naming_its_sha256() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "detection", *args], capture_output=True, text=True,
-                          timeout=300, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "detection", *args], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
 
 
 def test_cli_prints_a_verdict_and_fails_with_the_reason_for_bad_files(tmp_path: Path, face_jpeg: bytes) -> None:
@@ -140,7 +143,9 @@ def test_evaluate_reports_metrics_per_source_and_counts_unreadable_files(tmp_pat
         for label in ("real", "fake"):
             rel = f"{label}/{i}.png"
             (tmp_path / label).mkdir(exist_ok=True)
-            (tmp_path / rel).write_bytes(encode(photo((96 + 8 * i, 80), seed=i + (10 if label == "fake" else 0)), "PNG"))
+            (tmp_path / rel).write_bytes(
+                encode(photo((96 + 8 * i, 80), seed=i + (10 if label == "fake" else 0)), "PNG")
+            )
             rows.append((rel, label, "synthetic"))
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
     rows.append(("broken.jpg", "fake", "other"))

@@ -17,13 +17,21 @@ PARAMS = FusionParams(
 
 
 def result(name: str, logit: float | None, findings: tuple[Finding, ...] = ()) -> DetectorResult:
-    return DetectorResult(name=name, version="1", weights_sha256=None, score=None, logit=logit,
-                          applicable=logit is not None, findings=findings)
+    return DetectorResult(
+        name=name,
+        version="1",
+        weights_sha256=None,
+        score=None,
+        logit=logit,
+        applicable=logit is not None,
+        findings=findings,
+    )
 
 
 def test_strong_model_evidence_gives_a_deepfake_verdict() -> None:
-    v = combine({"face_manipulation": result("face_manipulation", 3.0), "ai_generated": result("ai_generated", 0.5)},
-                PARAMS)
+    v = combine(
+        {"face_manipulation": result("face_manipulation", 3.0), "ai_generated": result("ai_generated", 0.5)}, PARAMS
+    )
     assert v.prediction == "deepfake" and v.confidence > 0.9 and v.reason is None
 
 
@@ -33,22 +41,25 @@ def test_weak_evidence_abstains_with_a_reason() -> None:
 
 
 def test_a_missing_face_does_not_count_as_evidence() -> None:
-    v = combine({"face_manipulation": result("face_manipulation", None), "ai_generated": result("ai_generated", -3.0)},
-                PARAMS)
+    v = combine(
+        {"face_manipulation": result("face_manipulation", None), "ai_generated": result("ai_generated", -3.0)}, PARAMS
+    )
     assert v.prediction == "authentic"
 
 
 def test_a_decisive_c2pa_generator_claim_decides() -> None:
     claim = Finding("provenance", "c2pa_generator_claim", "C2PA says a generator made it", "fake", decisive=True)
-    v = combine({"ai_generated": result("ai_generated", -4.0), "provenance": result("provenance", None, (claim,))},
-                PARAMS)
+    v = combine(
+        {"ai_generated": result("ai_generated", -4.0), "provenance": result("provenance", None, (claim,))}, PARAMS
+    )
     assert v.prediction == "deepfake" and v.reason == "c2pa_generator_claim"
 
 
 def test_unverified_generator_metadata_blocks_an_authentic_verdict() -> None:
     hint = Finding("provenance", "generator_parameters", "PNG carries Stable Diffusion parameters", "fake")
-    v = combine({"ai_generated": result("ai_generated", -4.0), "provenance": result("provenance", None, (hint,))},
-                PARAMS)
+    v = combine(
+        {"ai_generated": result("ai_generated", -4.0), "provenance": result("provenance", None, (hint,))}, PARAMS
+    )
     assert v.prediction == "unknown" and v.reason == "metadata_contradicts_models"
 
 
