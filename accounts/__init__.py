@@ -1,0 +1,1 @@
+"""Users, roles (roles.py is the single RBAC truth), API keys and JWT endpoints."""

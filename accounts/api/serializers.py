@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from analysis.models import Priority
+
+from ..models import ApiKey, User
+from ..roles import Role
+
+
+class ProfileSerializer(serializers.ModelSerializer[User]):
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "role", "is_staff", "created_at",
+                  "updated_at", "last_login"]
+        read_only_fields = ["id", "username", "role", "is_staff", "created_at", "updated_at", "last_login"]
+        extra_kwargs = {"email": {"required": True}}
+
+    def validate_email(self, value: str) -> str:
+        taken = User.objects.filter(email__iexact=value).exclude(pk=getattr(self.instance, "pk", None)).exists()
+        if taken:
+            raise serializers.ValidationError("This email address is already in use.")
+        return value
+
+
+class NotificationSettingsSerializer(serializers.Serializer[dict[str, Any]]):
+    email = serializers.BooleanField(required=False)
+    websocket = serializers.BooleanField(required=False)
+
+
+class UserSettingsSerializer(serializers.Serializer[dict[str, Any]]):
+    """Preferences; every field optional on PATCH, defaults filled in on GET."""
+
+    DEFAULTS: dict[str, Any] = {
+        "default_priority": Priority.NORMAL.value,
+        "detailed_analysis": False,
+        "confidence_threshold": 0.5,
+        "notifications": {"email": False, "websocket": True},
+        "timezone": "UTC",
+        "theme": "system",
+    }
+
+    default_priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    detailed_analysis = serializers.BooleanField(required=False)
+    confidence_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    notifications = NotificationSettingsSerializer(required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+    theme = serializers.ChoiceField(choices=["light", "dark", "system"], required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError(f"Unknown time zone {value!r}.") from exc
+        return value
+
+    @classmethod
+    def current(cls, stored: dict[str, Any]) -> dict[str, Any]:
+        merged = {**cls.DEFAULTS, **{k: v for k, v in stored.items() if k in cls.DEFAULTS}}
+        merged["notifications"] = {**cls.DEFAULTS["notifications"], **(stored.get("notifications") or {})}
+        return merged
+
+
+class LogoutSerializer(serializers.Serializer[dict[str, Any]]):
+    refresh = serializers.CharField(help_text="The refresh token to revoke (blacklist).")
+
+
+class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "is_active"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The API key. Shown once: store it now.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class TokenPairSerializer(serializers.Serializer[dict[str, Any]]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()

@@ -1,0 +1,1 @@
+"""Settings per environment: ``local`` (default for manage.py), ``production``, ``test``."""

@@ -1,0 +1,266 @@
+"""Settings shared by every environment. Values come from the environment (config/env.py), strictly parsed.
+
+The per-environment modules (local, production, test) import this and set what differs: the secret key,
+debug, the database default and the hardening. See README "Configuration" for every variable.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from kombu import Queue
+
+from config.env import Env
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+env = Env()
+
+# --- core -----------------------------------------------------------------------------------------------
+DEBUG = False
+ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "channels",
+    "accounts",
+    "analysis",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "analysis.audit.AuditContextMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# Uploaded media is never served by URL: downloads go through the API, which checks visibility and audits.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+
+# --- database ---------------------------------------------------------------------------------------------
+DATABASES: dict[str, Any] = {
+    "default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60, min=0)
+
+# --- redis: cache (throttles), Celery broker, channel layer ------------------------------------------------
+REDIS_URL: str | None = env.str("REDIS_URL", None)
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}},
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- storage ----------------------------------------------------------------------------------------------
+STORAGES: dict[str, Any] = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": MEDIA_ROOT}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+AWS_STORAGE_BUCKET_NAME: str | None = env.str("AWS_STORAGE_BUCKET_NAME", None)
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", None),
+            "region_name": env.str("AWS_S3_REGION_NAME", None),
+            "access_key": env.str("AWS_ACCESS_KEY_ID", None),
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", None),
+            "addressing_style": env.choice("AWS_S3_ADDRESSING_STYLE", ("path", "virtual", "auto"), "auto"),
+            "location": env.str("AWS_LOCATION", ""),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": True,  # content-addressed keys: the same key always holds the same bytes
+        },
+    }
+
+# --- uploads: the size limit is enforced while the body streams in (analysis/uploads.py) -----------------
+UPLOAD_MAX_BYTES: int = env.size("UPLOAD_MAX_SIZE", 100 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "analysis.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.size("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_TEMP_DIR: str | None = env.str("FILE_UPLOAD_TEMP_DIR", None)
+
+# --- REST API ---------------------------------------------------------------------------------------------
+NUM_PROXIES: int | None = env.int("NUM_PROXIES", 0, min=0) or None
+
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "analysis.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.rate("THROTTLE_ANON", "120/min"),
+        "user": env.rate("THROTTLE_USER", "1200/min"),
+        "uploads": env.rate("THROTTLE_UPLOADS", "60/min"),
+        "uploads_ip": env.rate("THROTTLE_UPLOADS_IP", "120/min"),
+        "auth": env.rate("THROTTLE_AUTH", "20/min"),
+    },
+    "NUM_PROXIES": NUM_PROXIES,
+    # ``format`` is the documented results query parameter (json|pdf|csv), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SIMPLE_JWT: dict[str, Any] = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_SECONDS", 900, min=30)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_SECONDS", 7 * 24 * 3600, min=60)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Deepfake Detection API",
+    "DESCRIPTION": (
+        "Submit images (video and audio on the roadmap) for deepfake analysis and fetch verdicts with "
+        "evidence and provenance. Authenticate with a JWT (`Authorization: Bearer ...` from /api/v2/auth/login) "
+        "or an API key (`X-API-Key`). Errors: 400 {error, code, details[]}, 401/403/404/409/413 {error, code}, "
+        "429 {error, code, retry_after} with a Retry-After header."
+    ),
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v2",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatus": "analysis.models.JobStatus",
+        "Priority": "analysis.models.Priority",
+        "Prediction": "analysis.models.Prediction",
+        "FileType": "analysis.models.MediaKind",
+        "Role": "accounts.roles.Role",
+        "ModelState": ["ready", "missing_weights", "unavailable"],
+    },
+}
+
+# --- analysis jobs -----------------------------------------------------------------------------------------
+ANALYSIS_HEARTBEAT_INTERVAL: float = env.float("ANALYSIS_HEARTBEAT_INTERVAL", 10.0, min=0)
+ANALYSIS_HEARTBEAT_TIMEOUT: int = env.int("ANALYSIS_HEARTBEAT_TIMEOUT", 60, min=5)
+ANALYSIS_MAX_ATTEMPTS: int = env.int("ANALYSIS_MAX_ATTEMPTS", 3, min=1)
+ANALYSIS_PENDING_GRACE: int = env.int("ANALYSIS_PENDING_GRACE", 30, min=1)
+ANALYSIS_REQUEUE_AFTER: int = env.int("ANALYSIS_REQUEUE_AFTER", 1800, min=60)
+ANALYSIS_REAPER_INTERVAL: float = env.float("ANALYSIS_REAPER_INTERVAL", 15.0, min=1)
+
+# --- Celery (config/celery.py reads every CELERY_* name) ------------------------------------------------
+CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = None  # the database row is the truth: status, attempts, heartbeat, result
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT: int = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 300, min=1)
+CELERY_TASK_TIME_LIMIT: int = env.int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60, min=2)
+CELERY_VISIBILITY_TIMEOUT: int = env.int("CELERY_VISIBILITY_TIMEOUT", 60, min=5)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_QUEUES = (
+    Queue("analysis", routing_key="analysis", queue_arguments={"x-max-priority": 10}),
+    Queue("maintenance", routing_key="maintenance"),
+)
+CELERY_TASK_DEFAULT_QUEUE = "analysis"
+CELERY_TASK_ROUTES = {"analysis.tasks.reap_stale_jobs": {"queue": "maintenance"}}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis redelivers a dead worker's unacked message after visibility_timeout (INFRA.md: 15-60 s recovers a
+    # kill -9 quickly). A task running longer is delivered again, which claim_job turns into a no-op, so a
+    # short value is safe; the reaper covers the rest.
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "priority_steps": [0, 3, 6, 9],
+    "sep": ":",
+    "queue_order_strategy": "priority",
+}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-analysis-jobs": {
+        "task": "analysis.tasks.reap_stale_jobs",
+        "schedule": ANALYSIS_REAPER_INTERVAL,
+        "options": {"queue": "maintenance", "expires": ANALYSIS_REAPER_INTERVAL},
+    },
+}
+
+# --- logging -----------------------------------------------------------------------------------------------
+LOG_LEVEL: str = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
