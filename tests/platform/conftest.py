@@ -60,6 +60,14 @@ def make_user(username: str, role: str = Role.ANALYST, **extra: Any) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    """Each test stores media in its own directory, so 'nothing was stored' can be checked."""
+    settings.MEDIA_ROOT = tmp_path / "media-root"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": settings.MEDIA_ROOT}}}
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     cache.clear()  # throttle counters and cached estimates do not leak between tests
     yield
