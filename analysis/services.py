@@ -179,6 +179,8 @@ def submit_analysis(
         )
         job_id, job_priority = str(job.pk), str(job.priority)
         transaction.on_commit(lambda: enqueue(job_id, job_priority))
+    if not transaction.get_connection().in_atomic_block:  # committed: the enqueue above has run
+        job.refresh_from_db(fields=["status", "queued_at", "updated_at"])
     logger.info("job %s submitted by user %s (%s, priority %s)", job.pk, user.pk, asset.format, priority)
     return job
 

@@ -77,6 +77,60 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+def limit_daphne_bodies() -> None:
+    """Refuse an over-size body inside daphne itself, while it streams in.
+
+    Daphne's twisted request object receives the entire body (into a temporary file) before it calls the
+    ASGI app, so ``BodySizeLimit`` alone would answer 413 only after the upload finished. These hooks check
+    the declared Content-Length and the running total of received chunks, answer 413 and close the
+    connection at once. Other ASGI servers (uvicorn) stream the body to the app, where BodySizeLimit acts.
+    """
+    try:
+        from daphne.http_protocol import WebRequest
+    except ImportError:  # not running under daphne
+        return
+    if getattr(WebRequest, "_body_limit_installed", False):
+        return
+    from analysis.uploads import max_request_bytes
+
+    got_length, handle_chunk, process = WebRequest.gotLength, WebRequest.handleContentChunk, WebRequest.process
+
+    def refuse(self: Any) -> None:
+        self._body_refused = True
+        body = json.dumps({"error": "File size exceeds maximum limit", "code": "file_too_large"}).encode()
+        head = (b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n")
+        self.channel.transport.write(head + body)
+        self.channel.transport.loseConnection()
+
+    def limited_got_length(self: Any, length: int | None) -> None:
+        self._body_received = 0
+        if length is not None and length > max_request_bytes():
+            refuse(self)
+            length = 0  # no temporary file for a body we will not read
+        got_length(self, length)
+
+    def limited_handle_chunk(self: Any, data: bytes) -> None:
+        if getattr(self, "_body_refused", False):
+            return
+        self._body_received = getattr(self, "_body_received", 0) + len(data)
+        if self._body_received > max_request_bytes():
+            refuse(self)
+            return
+        handle_chunk(self, data)
+
+    def limited_process(self: Any) -> None:
+        if not getattr(self, "_body_refused", False):
+            process(self)
+
+    WebRequest.gotLength = limited_got_length
+    WebRequest.handleContentChunk = limited_handle_chunk
+    WebRequest.process = limited_process
+    WebRequest._body_limit_installed = True
+
+
+limit_daphne_bodies()
+
 application = ProtocolTypeRouter({
     "http": BodySizeLimit(django_asgi_app),
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
