@@ -149,3 +149,27 @@ def test_the_real_engine_analyses_a_photograph(alice: Any, enqueued: list[Any]) 
     assert result.prediction in ("authentic", "deepfake", "unknown")
     assert result.provenance["input_sha256"] == job.file_sha256
     assert {d["name"] for d in result.provenance["detectors"]} and result.provenance["timings"]["total"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_thread_keeps_a_long_stage_alive_and_stops_for_a_finished_job(db: Any) -> None:
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from analysis.progress import Heartbeat
+
+    from .conftest import make_user
+
+    user = make_user("hb")
+    with mock.patch("analysis.tasks.run_analysis.apply_async"):
+        job_id = _job(user)
+    services.claim_job(job_id)
+    old = timezone.now() - timedelta(minutes=5)
+    AnalysisJob.objects.filter(pk=job_id).update(heartbeat_at=old)
+    with Heartbeat(job_id, interval=0.05):
+        time.sleep(0.5)
+    beat = AnalysisJob.objects.get(pk=job_id).heartbeat_at
+    assert beat is not None and beat > old
+    assert services.reap_stale_jobs()["requeued"] == 0
