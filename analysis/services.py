@@ -149,8 +149,12 @@ def submit_analysis(
     options: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     request: Any = None,
+    send: bool = True,
 ) -> AnalysisJob:
-    """Store the media (or reuse ``asset``), create the job and enqueue it once the transaction commits."""
+    """Store the media (or reuse ``asset``), create the job and enqueue it once the transaction commits.
+
+    ``send=False`` leaves the job pending for a caller that runs it in-process (``manage.py analyze``).
+    """
     if not has(user, Capability.SUBMIT):
         raise PermissionDenied("This account may not submit media for analysis.")
     if (upload is None) == (asset is None):
@@ -178,8 +182,9 @@ def submit_analysis(
             estimated_completion=now + timedelta(seconds=expected_seconds()),
         )
         job_id, job_priority = str(job.pk), str(job.priority)
-        transaction.on_commit(lambda: enqueue(job_id, job_priority))
-    if not transaction.get_connection().in_atomic_block:  # committed: the enqueue above has run
+        if send:
+            transaction.on_commit(lambda: enqueue(job_id, job_priority))
+    if send and not transaction.get_connection().in_atomic_block:  # committed: the enqueue above has run
         job.refresh_from_db(fields=["status", "queued_at", "updated_at"])
     logger.info("job %s submitted by user %s (%s, priority %s)", job.pk, user.pk, asset.format, priority)
     return job
