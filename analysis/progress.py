@@ -1,7 +1,10 @@
 """Turn the engine's ``progress(stage, done, total)`` calls into throttled job updates and a heartbeat.
 
-This module alone writes progress. (Broadcasting the same events over Channels groups is added here too,
-when the WebSocket/SSE consumers land.)
+This module alone writes progress: each update that passes the throttle is ONE conditional UPDATE of the
+job row (progress, stage, heartbeat, estimate; it is also how a running job notices a cancel) and ONE
+broadcast of the same values as a ``progress`` event (``analysis.events.publish``) to the job's WebSocket
+and SSE watchers. Status changes (claimed, completed, failed, cancelled, re-queued) are announced by the
+services that make them.
 """
 
 from __future__ import annotations
@@ -14,18 +17,24 @@ from types import TracebackType
 
 from django.db import close_old_connections, connection
 
-from . import services
+from . import events, services
 
 logger = logging.getLogger(__name__)
 
 
 class JobProgress:
-    """The engine's progress callback for one job. Raises ``JobCancelled`` once the job is no longer ours."""
+    """The engine's progress callback for one job. Raises ``JobCancelled`` once the job is no longer ours.
 
-    def __init__(self, job_id: str, started_at: datetime | None, min_interval: float = 0.5) -> None:
+    A new stage is always written (so a cancel stops the job at its next stage); within a stage a changed
+    percentage is written at most every ``min_interval`` seconds, and an unchanged one never.
+    """
+
+    def __init__(self, job_id: str, started_at: datetime | None, min_interval: float = 0.5,
+                 attempts: int | None = None) -> None:
         self.job_id = job_id
         self.started_at = started_at
         self.min_interval = min_interval
+        self.attempts = attempts
         self.last_percent = -1
         self.last_stage = ""
         self.last_write = 0.0
@@ -33,11 +42,16 @@ class JobProgress:
     def __call__(self, stage: str, done: int, total: int) -> None:
         percent = services.stage_percent(stage, done, total)
         now = time.monotonic()
-        if stage == self.last_stage and percent == self.last_percent and now - self.last_write < self.min_interval:
+        if stage == self.last_stage and (percent == self.last_percent or now - self.last_write < self.min_interval):
             return
-        self.last_percent = services.update_progress(self.job_id, stage, done, total, started_at=self.started_at)
+        written = services.record_progress(self.job_id, stage, done, total, started_at=self.started_at)
+        self.last_percent = int(written["progress"])
         self.last_stage = stage
         self.last_write = now
+        events.publish(self.job_id, events.progress_event(
+            self.job_id, stage=written["stage"], percent=self.last_percent, done=done, total=total,
+            updated_at=written["updated_at"], estimated_completion=written["estimated_completion"],
+            attempts=self.attempts))
         logger.debug("job %s: %s %s/%s (%s%%)", self.job_id, stage, done, total, self.last_percent)
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 from accounts.roles import Capability, has
 from detection.decode import sniff
 
-from . import audit
+from . import audit, events
 from .exceptions import Conflict, RejectedUpload, ServiceError
 from .models import (
     ACTIVE_STATUSES,
@@ -247,6 +247,7 @@ def claim_job(job_id: str, worker: str = "") -> AnalysisJob | None:
     )
     if not claimed:
         return None
+    events.announce(job_id)
     return AnalysisJob.objects.select_related("asset").get(pk=job_id)
 
 
@@ -263,6 +264,13 @@ def stage_percent(stage: str, done: int, total: int) -> int:
 
 def update_progress(job_id: str, stage: str, done: int, total: int, *, started_at: datetime | None = None) -> int:
     """Record progress and a heartbeat; raise ``JobCancelled`` if the job is no longer processing."""
+    return int(record_progress(job_id, stage, done, total, started_at=started_at)["progress"])
+
+
+def record_progress(job_id: str, stage: str, done: int, total: int, *,
+                    started_at: datetime | None = None) -> dict[str, Any]:
+    """``update_progress`` returning every field it wrote (progress, stage, updated_at, estimated_completion),
+    so the caller can broadcast exactly what the row now says without reading it back."""
     percent = stage_percent(stage, done, total)
     now = timezone.now()
     fields: dict[str, Any] = {"progress": percent, "stage": stage[:64], "heartbeat_at": now, "updated_at": now}
@@ -271,7 +279,8 @@ def update_progress(job_id: str, stage: str, done: int, total: int, *, started_a
         fields["estimated_completion"] = now + timedelta(seconds=elapsed * (100 - percent) / percent)
     if not AnalysisJob.objects.filter(pk=job_id, status=JobStatus.PROCESSING).update(**fields):
         raise JobCancelled(job_id)
-    return percent
+    fields.setdefault("estimated_completion", None)
+    return fields
 
 
 def heartbeat(job_id: str) -> bool:
@@ -331,6 +340,7 @@ def complete_job(job_id: str, analysis: dict[str, Any]) -> AnalysisResult | None
         job.heartbeat_at = now
         job.save(update_fields=["status", "progress", "stage", "completed_at", "estimated_completion",
                                 "heartbeat_at", "updated_at"])
+        events.announce(job_id)
     logger.info("job %s completed: %s (%.4f)", job_id, prediction, confidence)
     return result
 
@@ -350,15 +360,19 @@ def fail_job(job_id: str, code: str, message: str) -> bool:
     )
     if done:
         logger.info("job %s failed: %s", job_id, code)
+        events.announce(job_id)
     return bool(done)
 
 
 def release_job(job_id: str) -> bool:
     """Give a processing job back to the queue (before a retry after a transient infrastructure error)."""
     now = timezone.now()
-    return bool(AnalysisJob.objects.filter(pk=job_id, status=JobStatus.PROCESSING).update(
+    released = bool(AnalysisJob.objects.filter(pk=job_id, status=JobStatus.PROCESSING).update(
         status=JobStatus.QUEUED, queued_at=now, updated_at=now, heartbeat_at=None, worker="", stage="",
     ))
+    if released:
+        events.announce(job_id)
+    return released
 
 
 def cancel_job(job: AnalysisJob, *, user: Any = None, request: Any = None) -> AnalysisJob:
@@ -371,6 +385,7 @@ def cancel_job(job: AnalysisJob, *, user: Any = None, request: Any = None) -> An
     job.refresh_from_db()
     if not cancelled:
         raise Conflict(f"The job is already {job.status} and cannot be cancelled.", code="not_cancellable")
+    events.announce(job.pk)
     audit.record("job_cancelled", f"cancelled job {job.pk}", request=request, user=user, job_id=str(job.pk))
     return job
 
@@ -392,11 +407,13 @@ def reap_stale_jobs(now: datetime | None = None) -> dict[str, int]:
                                   error_message=f"The worker stopped responding {attempts} times; giving up."):
                 counts["failed"] += 1
                 logger.warning("job %s failed after %s lost workers", job_id, attempts)
+                events.announce(job_id)
         elif still_stale.update(status=JobStatus.QUEUED, queued_at=now, updated_at=now, heartbeat_at=None,
                                 worker="", stage=""):
             counts["requeued"] += 1
             logger.warning("job %s: worker lost (attempt %s); re-queued", job_id, attempts)
             enqueue(str(job_id), priority)
+            events.announce(job_id)
 
     pending = AnalysisJob.objects.filter(
         status=JobStatus.PENDING, created_at__lt=now - timedelta(seconds=settings.ANALYSIS_PENDING_GRACE)

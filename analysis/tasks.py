@@ -43,7 +43,8 @@ def run_analysis(self: Any, job_id: str) -> str:
     try:
         with Heartbeat(job_id, settings.ANALYSIS_HEARTBEAT_INTERVAL):
             source = services.media_source(job)
-            analysis = detection.analyze(source, services.engine_config(job), JobProgress(job_id, job.started_at))
+            progress = JobProgress(job_id, job.started_at, attempts=job.attempts)
+            analysis = detection.analyze(source, services.engine_config(job), progress)
     except services.JobCancelled:
         logger.info("job %s: cancelled while running; stopped", job_id)
         return "cancelled"

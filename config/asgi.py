@@ -13,7 +13,7 @@ django_asgi_app = get_asgi_application()  # set up Django before importing anyth
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator, OriginValidator  # noqa: E402
 
 from .routing import websocket_urlpatterns  # noqa: E402
 
@@ -131,7 +131,21 @@ def limit_daphne_bodies() -> None:
 
 limit_daphne_bodies()
 
+class BrowserOriginValidator(OriginValidator):  # type: ignore[misc]
+    """Refuse a WebSocket from a browser page on another site (cross-site WebSocket hijacking of the session
+    cookie); browsers always send ``Origin``. Programs (curl, websocat, Python) send none and authenticate
+    with a ticket, so a missing Origin is let through."""
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        return parsed_origin is None or bool(super().valid_origin(parsed_origin))
+
+
+def _websocket_app(inner: Any) -> Any:
+    allowed = AllowedHostsOriginValidator(inner)  # the allowed hosts, computed as Channels does (DEBUG aware)
+    return BrowserOriginValidator(inner, allowed.allowed_origins)
+
+
 application = ProtocolTypeRouter({
     "http": BodySizeLimit(django_asgi_app),
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": _websocket_app(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

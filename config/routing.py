@@ -1,7 +1,13 @@
-"""WebSocket routes (the live-progress consumers are added here)."""
+"""WebSocket routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import re_path
+
+from analysis.consumers import AnalysisProgressConsumer
+
+websocket_urlpatterns: list[Any] = [
+    re_path(r"^ws/analysis/(?P<job_id>[^/]+)/?$", AnalysisProgressConsumer.as_asgi()),
+]

@@ -90,3 +90,15 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class TokenPairSerializer(serializers.Serializer[dict[str, Any]]):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class WsTicketRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    job_id = serializers.UUIDField(required=False, allow_null=True,
+                                   help_text="Bind the ticket to this job (recommended); omit for any job you may see")
+
+
+class WsTicketSerializer(serializers.Serializer[dict[str, Any]]):
+    ticket = serializers.CharField(help_text="Single use; pass it as ?ticket= when connecting")
+    expires_in = serializers.IntegerField(help_text="Seconds the ticket stays valid if unused")
+    job_id = serializers.UUIDField(allow_null=True)
+    websocket = serializers.CharField(allow_null=True, help_text="Path to connect to when job_id was given")

@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from analysis import audit
 from analysis.api.errors import BadRequestSerializer, ErrorSerializer, TooManyRequestsSerializer
 from config.throttling import AuthIPThrottle
 
+from .. import tickets
 from ..models import ApiKey, User
 from .serializers import (
     ApiKeyCreatedSerializer,
@@ -27,6 +28,8 @@ from .serializers import (
     ProfileSerializer,
     TokenPairSerializer,
     UserSettingsSerializer,
+    WsTicketRequestSerializer,
+    WsTicketSerializer,
 )
 
 E400 = OpenApiResponse(BadRequestSerializer, "Invalid request")
@@ -143,3 +146,28 @@ class ApiKeyRevokeView(generics.DestroyAPIView[ApiKey]):
         instance.revoke()  # keep the row: last_used_at and the audit trail stay readable
         audit.record("api_key_revoked", f"API key {instance.name!r} ({instance.prefix}) revoked",
                      request=self.request, key_id=instance.pk, prefix=instance.prefix)
+
+
+class WsTicketView(APIView):
+    """Trade a JWT or API key for a short-lived, single-use ticket to open a live-progress WebSocket."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["Authentication"], summary="A single-use ticket for /ws/analysis/{jobId} (and SSE)",
+                   description="Browsers cannot send headers on a WebSocket, and a long-lived token must never sit "
+                               "in a URL: connect to `/ws/analysis/{jobId}?ticket=...` within `expires_in` "
+                               "seconds. The ticket works once. Another user's job id is a 404.",
+                   request=WsTicketRequestSerializer, responses={201: WsTicketSerializer, 400: E400, 401: E401,
+                                                                 404: E404})
+    def post(self, request: Request) -> Response:
+        from analysis.models import AnalysisJob
+
+        body = WsTicketRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job_id = body.validated_data.get("job_id")
+        if job_id is not None and not AnalysisJob.objects.visible_to(request.user).filter(pk=job_id).exists():
+            raise NotFound()
+        raw = tickets.issue(request.user, job_id)
+        return Response({"ticket": raw, "expires_in": tickets.ttl(), "job_id": job_id,
+                         "websocket": f"/ws/analysis/{job_id}?ticket={raw}" if job_id else None},
+                        status=status.HTTP_201_CREATED)

@@ -213,6 +213,10 @@ ANALYSIS_MAX_ATTEMPTS: int = env.int("ANALYSIS_MAX_ATTEMPTS", 3, min=1)
 ANALYSIS_PENDING_GRACE: int = env.int("ANALYSIS_PENDING_GRACE", 30, min=1)
 ANALYSIS_REQUEUE_AFTER: int = env.int("ANALYSIS_REQUEUE_AFTER", 1800, min=60)
 ANALYSIS_REAPER_INTERVAL: float = env.float("ANALYSIS_REAPER_INTERVAL", 15.0, min=1)
+#: Live progress (WebSocket/SSE): a silent stream re-reads the job row this often, and sends a keep-alive.
+ANALYSIS_LIVE_POLL_SECONDS: float = env.float("ANALYSIS_LIVE_POLL_SECONDS", 5.0, min=0.05)
+#: Lifetime of a single-use WebSocket ticket (POST /api/v2/auth/ws-ticket).
+WS_TICKET_SECONDS: int = env.int("WS_TICKET_SECONDS", 30, min=5)
 
 # --- Celery (config/celery.py reads every CELERY_* name) ------------------------------------------------
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", REDIS_URL or "redis://127.0.0.1:6379/0")

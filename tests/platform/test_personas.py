@@ -60,6 +60,8 @@ ENDPOINTS: dict[str, tuple[Request, dict[str, int]]] = {
     "GET /users/api-keys": (lambda c, w: c.get(f"{API}/users/api-keys"), EVERYONE),
     "POST /users/api-keys": (lambda c, w: c.post(f"{API}/users/api-keys", {"name": "k"}, format="json"),
                              _matrix(anonymous=401, default=201)),
+    "POST /auth/ws-ticket": (lambda c, w: c.post(f"{API}/auth/ws-ticket", {"job_id": w["job"]}, format="json"),
+                             _matrix(anonymous=401, bob=404, robot=404, default=201)),
     "POST /auth/logout": (lambda c, w: c.post(f"{API}/auth/logout", {"refresh": "x"}, format="json"),
                           _matrix(anonymous=401, default=400)),  # 204 with a real token: test_auth.py
 }
