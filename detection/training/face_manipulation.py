@@ -51,6 +51,11 @@ FROZEN_BLOCKS = 3
 
 # ----------------------------------------------------------------------------------------------- data
 
+#: Real photos (not video frames) whose TRAIN-fold faces join the real class and the SBI sources, so that
+#: "real" is not just "looks like a DFDC video frame" (without them, clean studio portraits score as fake).
+#: Their fake counterparts (StyleGAN2, generators) are never trained on; val/test folds stay held out.
+EXTRA_REAL_SOURCES = ("tpdne-ffhq-realorfake", "imagenet-samples-real", "ml72-playground", "aiimagefilter-testimg")
+
 
 def crop_faces(data: bytes, size: int, config: AnalysisConfig) -> list[np.ndarray]:
     """Face crops of an encoded image, exactly as the detector makes them (largest face first)."""
@@ -68,6 +73,21 @@ def load_dfdc_crop(item: Item, size: int, config: AnalysisConfig) -> tuple[np.nd
         return crops[0], True
     rgb = decode(data, config).analysis_rgb
     return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA), False
+
+
+def extra_real_crops(size: int, config: AnalysisConfig, limit: int = 0) -> list[np.ndarray]:
+    """Largest-face crops of the train-fold REAL images of ``EXTRA_REAL_SOURCES`` (same fold rule)."""
+    items = [it for it in image_items() if it.label == 0 and it.source in EXTRA_REAL_SOURCES]
+    train_items = split(items)["train"][: limit or None]
+    out: list[np.ndarray] = []
+    for it in train_items:
+        data = it.path.read_bytes()
+        if it.source == "tpdne-ffhq-realorfake":
+            data = _tpdne_bytes(it.path)  # same watermark-corner crop + q90 re-encode as its evaluation
+        crops = crop_faces(data, size, config)
+        if crops:
+            out.append(crops[0])
+    return out
 
 
 def _random_crop(rgb: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -219,6 +239,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     print(f"[face_manipulation] dfdc crops: " + ", ".join(f"{k}={len(v)}" for k, v in crops.items())
           + f"; BlazeFace missed {missed} (used the whole crop)", flush=True)
     real_train = [c for c, y in zip(crops["train"], labels["train"]) if y == 0]
+    n_extra = 0
+    if args.extra_reals:
+        extra = extra_real_crops(size, config, args.limit)
+        n_extra = len(extra)
+        real_train += extra
+        print(f"[face_manipulation] extra train-fold real faces from {', '.join(EXTRA_REAL_SOURCES)}: {n_extra}",
+              flush=True)
     fake_train = [c for c, y in zip(crops["train"], labels["train"]) if y == 1]
     lm_train = [face_landmarks(c) for c in real_train]
     lm_val = [face_landmarks(c) for c, y in zip(crops["val"], labels["val"]) if y == 0]
@@ -305,6 +332,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "total_seconds": round(time.time() - t_start, 1),
         "counts": {k: {"real": int((v == 0).sum()), "fake": int((v == 1).sum())} for k, v in labels.items()},
         "blazeface_missed": missed,
+        "extra_real_faces": n_extra,
     }
 
 
@@ -341,7 +369,8 @@ def cross_source(
     tp = [it for it in items if it.source == "tpdne-ffhq-realorfake"]
     if limit:
         tp = [it for it in tp if it.label == 0][: limit // 2] + [it for it in tp if it.label == 1][: limit // 2]
-    logits, ys, no_face = [], [], 0
+    logits, ys, heldout, no_face = [], [], [], 0
+    held_groups = {it.group for name in ("val", "test") for it in split(tp)[name]}
     for it in tp:
         z = _image_logit(model, _tpdne_bytes(it.path), size, config)
         if z is None:
@@ -349,9 +378,12 @@ def cross_source(
             continue
         logits.append(z)
         ys.append(it.label)
+        heldout.append(it.group in held_groups)
     if logits:
-        out["cross_tpdne_stylegan2_vs_ffhq"] = {**report(np.array(logits), np.array(ys), temperature),
-                                                "no_face": no_face}
+        z_all, y_all, h = np.array(logits), np.array(ys), np.array(heldout)
+        # folds 0-1 only: never seen in training even when the FFHQ train-fold reals are extra reals
+        out["cross_tpdne_stylegan2_vs_ffhq_heldout_folds"] = report(z_all[h], y_all[h], temperature)
+        out["cross_tpdne_stylegan2_vs_ffhq_all"] = {**report(z_all, y_all, temperature), "no_face": no_face}
     gan = [it for it in items if it.source == "durall-celeba-gan128"][: limit or None]
     logits, no_face = [], 0
     for it in gan:
@@ -389,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--extra-reals", action=argparse.BooleanOptionalAction, default=True,
+                   help="add train-fold real faces of EXTRA_REAL_SOURCES to the real class and SBI sources")
     p.add_argument("--limit", type=int, default=0, help="use only N items per split (smoke test)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -414,8 +448,11 @@ def main(argv: list[str] | None = None) -> int:
         "split": "detection.training.data.split defaults: train=folds 2-4, val=fold 0, test=fold 1 (by pair)",
         "counts": res["counts"],
         "blazeface_missed": res["blazeface_missed"],
-        "data_sources": ["faces/dfdc-faces224 (DFDC, research use only)",
-                         "self-blended images from dfdc-faces224 train reals"],
+        "extra_real_faces": res["extra_real_faces"],
+        "data_sources": ["faces/dfdc-faces224 (DFDC, research use only)"]
+        + ([f"train-fold real faces of faces/ or genimage/{s} (reals only)" for s in EXTRA_REAL_SOURCES]
+           if args.extra_reals else [])
+        + ["self-blended images from the train reals above"],
         "eval_sources": ["faces/tpdne-ffhq-realorfake", "faces/durall-celeba-gan128"],
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "frozen": f"stem + blocks[:{FROZEN_BLOCKS}]",
