@@ -140,7 +140,9 @@ def heatmap_png(rgb: np.ndarray, cam: np.ndarray, size: int = 160, alpha: float 
     heat = cv2.resize(np.clip(cam, 0, 1).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
     heat_u8 = np.clip(heat * 255.0, 0, 255).astype(np.uint8)
     colour = cv2.cvtColor(cv2.applyColorMap(heat_u8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
-    blended = (base.astype(np.float32) * (1 - alpha) + colour.astype(np.float32) * alpha).astype(np.uint8)
+    # the overlay is stronger where the map is hot, so cold regions still show the face underneath
+    a = (alpha * (0.35 + 0.65 * heat))[..., None]
+    blended = (base.astype(np.float32) * (1 - a) + colour.astype(np.float32) * a).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(blended).save(buf, format="PNG", optimize=False)
     return base64.b64encode(buf.getvalue()).decode("ascii")
