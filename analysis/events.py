@@ -140,9 +140,10 @@ def progress_event(
         "progress": int(percent),
         "done": int(done),
         "total": int(total),
-        "estimated_completion": _iso(estimated_completion),
         "updated_at": _iso(updated_at) or "",
     }
+    if estimated_completion is not None:  # only once the worker can estimate it; the snapshot has the last one
+        event["estimated_completion"] = _iso(estimated_completion)
     if attempts is not None:
         event["attempts"] = attempts
     return event

@@ -50,7 +50,7 @@ class JobProgress:
         self.last_write = now
         events.publish(self.job_id, events.progress_event(
             self.job_id, stage=written["stage"], percent=self.last_percent, done=done, total=total,
-            updated_at=written["updated_at"], estimated_completion=written["estimated_completion"],
+            updated_at=written["updated_at"], estimated_completion=written.get("estimated_completion"),
             attempts=self.attempts))
         logger.debug("job %s: %s %s/%s (%s%%)", self.job_id, stage, done, total, self.last_percent)
 

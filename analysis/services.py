@@ -279,7 +279,6 @@ def record_progress(job_id: str, stage: str, done: int, total: int, *,
         fields["estimated_completion"] = now + timedelta(seconds=elapsed * (100 - percent) / percent)
     if not AnalysisJob.objects.filter(pk=job_id, status=JobStatus.PROCESSING).update(**fields):
         raise JobCancelled(job_id)
-    fields.setdefault("estimated_completion", None)
     return fields
 
 
