@@ -124,7 +124,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from . import registry
     from .fusion import load_params
 
-    info = {"detectors": registry.describe_all(), "fusion": load_params().as_dict()}
+    info: dict[str, Any] = {"detectors": registry.describe_all(), "fusion": load_params().as_dict()}
     if args.json:
         print(json.dumps(info, indent=2))
     else:

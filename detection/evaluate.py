@@ -51,9 +51,9 @@ def degrade_for_robustness(data: bytes) -> bytes:
     """The robustness report's transform: 0.5x downscale then JPEG quality 70."""
     from PIL import Image
 
-    im = Image.open(io.BytesIO(data))
-    im.seek(0)
-    im = im.convert("RGB")
+    src = Image.open(io.BytesIO(data))
+    src.seek(0)
+    im = src.convert("RGB")
     im = im.resize((max(1, im.width // 2), max(1, im.height // 2)), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     im.save(out, format="JPEG", quality=70)
@@ -64,9 +64,9 @@ def normalise_container(data: bytes, short_side: int = 512) -> bytes:
     """Same pixels content, shortcut features removed: fixed short side, JPEG q90, no metadata."""
     from PIL import Image
 
-    im = Image.open(io.BytesIO(data))
-    im.seek(0)
-    im = im.convert("RGB")
+    src = Image.open(io.BytesIO(data))
+    src.seek(0)
+    im = src.convert("RGB")
     s = short_side / min(im.size)
     im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.LANCZOS)
     out = io.BytesIO()

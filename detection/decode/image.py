@@ -117,8 +117,8 @@ def decode_image(data: bytes, fmt: str, mime: str, sha256: str, config: Analysis
             im.seek(0)
         meta = _collect_meta(im, fmt)
         im.load()
-        im = ImageOps.exif_transpose(im) or im
-        rgb_im = _to_rgb(im)
+        oriented: Image.Image = ImageOps.exif_transpose(im) or im
+        rgb_im = _to_rgb(oriented)
         rgb = np.asarray(rgb_im, dtype=np.uint8)
     except MediaTooLarge:
         raise

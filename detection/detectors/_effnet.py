@@ -64,7 +64,8 @@ def build_efficientnet_lite0(
         expected_missing = set() if num_classes == 1000 else {"_fc.weight", "_fc.bias"}
         if set(missing) != expected_missing or unexpected:
             raise RuntimeError(f"EfficientNet-Lite0 weights mismatch: missing={missing} unexpected={unexpected}")
-    return model
+    out: nn.Module = model
+    return out
 
 
 def last_conv_block(model: nn.Module) -> nn.Module:
@@ -72,7 +73,8 @@ def last_conv_block(model: nn.Module) -> nn.Module:
     blocks = getattr(model, "_blocks", None)
     if blocks is None or len(blocks) == 0:
         raise ValueError("model has no EfficientNet _blocks")
-    return blocks[-1]
+    block: nn.Module = blocks[-1]
+    return block
 
 
 def to_tensor(
