@@ -309,7 +309,7 @@ class CompressionDetector(Detector):
             msg = (f"Error levels are uneven across the image (anomaly {ela:.2f}): some regions respond to "
                    "re-compression unlike the rest, as pasted or retouched regions do. Weak evidence: strongly "
                    "mixed content can do the same; see the ELA heatmap.")  # fmt: skip
-            out.append(Finding(self.name, "ela_inconsistent", msg, "fake", False, {"anomaly": round(ela, 4)}))
+            out.append(Finding(self.name, "ela_inconsistent", msg, "neutral", False, {"anomaly": round(ela, 4)}))
         if dj and dj["score"] >= FINDING_THRESHOLD["double_jpeg"]:
             msg = (f"The JPEG was compressed at least twice, first at another quality (score {dj['score']:.2f}). "
                    "Common for re-saved or re-shared photos; also when an edited image is saved again.")  # fmt: skip
