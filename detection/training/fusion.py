@@ -82,6 +82,46 @@ def _band(p: np.ndarray, y: np.ndarray, target: float = 0.9) -> tuple[float, flo
     return 0.25, 0.75
 
 
+def _write_card(path: Path, params: dict[str, Any]) -> None:
+    import hashlib
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    rows = [f"| {s} | {m['n']} | {m['auc']} | {m['eer']} | {m['ece']} | {m['accuracy']} | {m['unknown_rate']} |"
+            for s, m in [*params["metrics"]["test_per_source"].items(), ("overall", params["metrics"]["test_overall"])]]
+    card = f"""# Model card: `fusion.json` (verdict combiner)
+
+| | |
+|---|---|
+| file | `detection/weights/fusion.json` |
+| sha256 | `{sha}` |
+| reproduce | `python -m detection.training fusion` (after the detectors' weights; runs the shipped engine) |
+| combiner | logistic regression on the fused detectors' raw logits {params["features"]} + a has-face indicator |
+| coefficients | {params["coef"]}, has_face {params["has_face_coef"]}, intercept {params["intercept"]} |
+| temperature | {params["temperature"]} (fitted on out-of-fold predictions inside the validation fold, NLL) |
+| abstention band | P(fake) in {params["abstain"]} -> `unknown` / `weak_evidence` (smallest band whose outside reaches
+90% accuracy out-of-fold, at most +-0.25) |
+
+## Data
+Validation fold 0 of `detection.training.data.split` (grouped by DFDC pair / identity), every image source, at
+most 80 files per (source, label); each (source, label) cell carries the same total weight so that no source
+defines "fake". tpdne files are read through `neutral_bytes` (watermark corner removed, both classes re-encoded).
+Licences: as the detectors' cards (DFDC and CelebA-derived data are research-only).
+Out-of-fold validation: {json.dumps(params["fitted_on"]["oof_validation"])}
+
+## Test fold (fold 1, never seen by the detectors' training or this fit)
+
+| source | n | AUC | EER | ECE | accuracy@0.5 | unknown rate |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+## Intended use and limits
+Combines the learned detectors into one calibrated P(fake). Rules on top (fusion.py): a valid C2PA generator
+claim decides; unverified generator metadata blocks an `authentic` verdict. The per-source table shows where the
+calibration holds; sources absent from training (the hidden test set) may be calibrated worse.
+"""
+    path.with_suffix(".md").write_text(card)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m detection.training fusion")
     parser.add_argument("--out", type=Path, default=FUSION_PATH)
@@ -153,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.write_text(json.dumps(params, indent=2) + "\n")
     load_params.cache_clear()
+    _write_card(args.out, params)
     print(json.dumps({k: params[k] for k in ("coef", "has_face_coef", "intercept", "temperature", "abstain")}))
     print("test fold (fused):", json.dumps(overall))
     for s, m in per_source.items():
