@@ -21,13 +21,12 @@ import numpy as np
 import torch
 
 from ..types import DetectorResult, FeatureMap, Finding
-from ._effnet import IMAGENET_MEAN, IMAGENET_STD, build_efficientnet_lite0, forward_with_gradcam, heatmap_png
-from ._effnet import to_tensor
+from ._effnet import IMAGENET_MEAN, IMAGENET_STD, build_efficientnet_lite0, forward_with_gradcam, heatmap_png, to_tensor
 from .base import Detector, ImageContext
 
 #: A face at or above this calibrated P(fake) gets a "fake" finding.
 HIGH = 0.7
-#: All faces at or below this get one "real" finding.
+#: All faces at or below this get one informational finding (neutral: GAN faces score low too).
 LOW = 0.2
 HEATMAP_SIZE = 160
 
@@ -106,7 +105,12 @@ class FaceManipulationDetector(Detector):
         score = scores[worst]
 
         faces = [
-            {"index": i, "box": list(ctx.faces[i].box), "score": round(scores[i], 4), "logit": round(float(logits[i]), 4)}
+            {
+                "index": i,
+                "box": list(ctx.faces[i].box),
+                "score": round(scores[i], 4),
+                "logit": round(float(logits[i]), 4),
+            }
             for i in range(n)
         ]
         findings: list[Finding] = []
@@ -133,9 +137,11 @@ class FaceManipulationDetector(Detector):
                     code="faces_consistent",
                     message=(
                         f"No sign of face swapping or blending on {'the face' if n == 1 else f'any of the {n} faces'} "
-                        f"(highest P(manipulated) {max(scores):.0%})."
+                        f"(highest P(manipulated) {max(scores):.0%}). This does not rule out a fully generated face: "
+                        "such faces have no blending boundary, and this model scores them low."
                     ),
-                    direction="real",
+                    # neutral, not "real": a fully synthetic (GAN/diffusion) face also scores low here
+                    direction="neutral",
                     data={"max_score": round(max(scores), 4)},
                 )
             )
@@ -161,5 +167,10 @@ class FaceManipulationDetector(Detector):
             "input_size": self._size,
         }
         return self.result(
-            score=score, logit=logit, applicable=True, findings=tuple(findings), feature_maps=tuple(maps), details=details
+            score=score,
+            logit=logit,
+            applicable=True,
+            findings=tuple(findings),
+            feature_maps=tuple(maps),
+            details=details,
         )

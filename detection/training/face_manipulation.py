@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import itertools
 import json
 import logging
 import random
@@ -148,7 +149,7 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     """Expected calibration error of P(fake) over equal-width bins."""
     edges = np.linspace(0, 1, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         sel = (probs >= lo) & ((probs < hi) if hi < 1 else (probs <= hi))
         if sel.any():
             total += sel.mean() * abs(probs[sel].mean() - labels[sel].mean())
@@ -229,33 +230,43 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     missed = 0
     for name, part in parts.items():
         if args.limit:  # smoke test: N/2 of each class
-            part = [it for it in part if it.label == 0][: args.limit // 2] + \
-                [it for it in part if it.label == 1][: args.limit // 2]
+            part = [it for it in part if it.label == 0][: args.limit // 2] + [it for it in part if it.label == 1][
+                : args.limit // 2
+            ]
         parts[name] = part
         loaded = [load_dfdc_crop(it, size, config) for it in part]
         missed += sum(not found for _, found in loaded)
         crops[name] = [c for c, _ in loaded]
         labels[name] = np.array([it.label for it in part], np.int64)
-    print(f"[face_manipulation] dfdc crops: " + ", ".join(f"{k}={len(v)}" for k, v in crops.items())
-          + f"; BlazeFace missed {missed} (used the whole crop)", flush=True)
-    real_train = [c for c, y in zip(crops["train"], labels["train"]) if y == 0]
+    print(
+        "[face_manipulation] dfdc crops: "
+        + ", ".join(f"{k}={len(v)}" for k, v in crops.items())
+        + f"; BlazeFace missed {missed} (used the whole crop)",
+        flush=True,
+    )
+    real_train = [c for c, y in zip(crops["train"], labels["train"], strict=False) if y == 0]
     n_extra = 0
     if args.extra_reals:
         extra = extra_real_crops(size, config, args.limit)
         n_extra = len(extra)
         real_train += extra
-        print(f"[face_manipulation] extra train-fold real faces from {', '.join(EXTRA_REAL_SOURCES)}: {n_extra}",
-              flush=True)
-    fake_train = [c for c, y in zip(crops["train"], labels["train"]) if y == 1]
+        print(
+            f"[face_manipulation] extra train-fold real faces from {', '.join(EXTRA_REAL_SOURCES)}: {n_extra}",
+            flush=True,
+        )
+    fake_train = [c for c, y in zip(crops["train"], labels["train"], strict=False) if y == 1]
     lm_train = [face_landmarks(c) for c in real_train]
-    lm_val = [face_landmarks(c) for c, y in zip(crops["val"], labels["val"]) if y == 0]
-    print(f"[face_manipulation] FaceMesh landmarks on {sum(l is not None for l in lm_train)}/{len(lm_train)} "
-          f"train reals ({time.time() - t_start:.0f}s)", flush=True)
+    lm_val = [face_landmarks(c) for c, y in zip(crops["val"], labels["val"], strict=False) if y == 0]
+    print(
+        f"[face_manipulation] FaceMesh landmarks on {sum(lm is not None for lm in lm_train)}/{len(lm_train)} "
+        f"train reals ({time.time() - t_start:.0f}s)",
+        flush=True,
+    )
 
     # a fixed SBI val set (val reals vs their self-blends): does the model learn blending boundaries?
     vrng = random.Random(args.seed + 999)
-    val_reals = [c for c, y in zip(crops["val"], labels["val"]) if y == 0]
-    sbi_val = [self_blend(c, lm, vrng)[0] for c, lm in zip(val_reals, lm_val)]
+    val_reals = [c for c, y in zip(crops["val"], labels["val"], strict=False) if y == 0]
+    sbi_val = [self_blend(c, lm, vrng)[0] for c, lm in zip(val_reals, lm_val, strict=False)]
 
     model = build_efficientnet_lite0(1, pretrained=True, image_size=size)
     frozen = _freeze_early(model)
@@ -300,8 +311,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         val_auc = auc(val_logits, labels["val"])
         sbi_logits = predict(model, val_reals + sbi_val)
         sbi_auc = auc(sbi_logits, np.array([0] * len(val_reals) + [1] * len(sbi_val)))
-        row = {"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 4), "val_auc": round(val_auc, 4),
-               "val_sbi_auc": round(sbi_auc, 4), "seconds": round(time.time() - t_ep, 1)}
+        row = {
+            "epoch": epoch + 1,
+            "loss": round(float(np.mean(losses)), 4),
+            "val_auc": round(val_auc, 4),
+            "val_sbi_auc": round(sbi_auc, 4),
+            "seconds": round(time.time() - t_ep, 1),
+        }
         history.append(row)
         print(f"[face_manipulation] {json.dumps(row)}", flush=True)
         if val_auc > best["auc"]:
@@ -316,10 +332,12 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "val": report(val_logits, labels["val"], temperature),
         "test": report(test_logits, labels["test"], temperature),
-        "val_sbi_auc": round(auc(predict(model, val_reals + sbi_val),
-                                 np.array([0] * len(val_reals) + [1] * len(sbi_val))), 4),
-        "test_jpeg70_half": report(predict(model, [robustness_degrade(c, size) for c in crops["test"]]),
-                                   labels["test"], temperature),
+        "val_sbi_auc": round(
+            auc(predict(model, val_reals + sbi_val), np.array([0] * len(val_reals) + [1] * len(sbi_val))), 4
+        ),
+        "test_jpeg70_half": report(
+            predict(model, [robustness_degrade(c, size) for c in crops["test"]]), labels["test"], temperature
+        ),
     }
     metrics.update(cross_source(model, size, config, temperature, crops["test"], labels["test"], args.limit))
     return {
@@ -393,7 +411,7 @@ def cross_source(
             continue
         logits.append(z)
     if logits:
-        reals = predict(model, [c for c, y in zip(test_crops, test_labels) if y == 0])
+        reals = predict(model, [c for c, y in zip(test_crops, test_labels, strict=False) if y == 0])
         zz = np.concatenate([reals, np.array(logits)])
         yy = np.array([0] * len(reals) + [1] * len(logits))
         out["cross_celeba_gan128_vs_dfdc_test_reals"] = {**report(zz, yy, temperature), "no_face": no_face}
@@ -405,15 +423,22 @@ def cross_source(
 
 def _git_commit() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m detection.training face_manipulation", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m detection.training face_manipulation",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--epochs", type=int, default=7)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=224)
@@ -421,8 +446,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--extra-reals", action=argparse.BooleanOptionalAction, default=True,
-                   help="add train-fold real faces of EXTRA_REAL_SOURCES to the real class and SBI sources")
+    p.add_argument(
+        "--extra-reals",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add train-fold real faces of EXTRA_REAL_SOURCES to the real class and SBI sources",
+    )
     p.add_argument("--limit", type=int, default=0, help="use only N items per split (smoke test)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -450,8 +479,11 @@ def main(argv: list[str] | None = None) -> int:
         "blazeface_missed": res["blazeface_missed"],
         "extra_real_faces": res["extra_real_faces"],
         "data_sources": ["faces/dfdc-faces224 (DFDC, research use only)"]
-        + ([f"train-fold real faces of faces/ or genimage/{s} (reals only)" for s in EXTRA_REAL_SOURCES]
-           if args.extra_reals else [])
+        + (
+            [f"train-fold real faces of faces/ or genimage/{s} (reals only)" for s in EXTRA_REAL_SOURCES]
+            if args.extra_reals
+            else []
+        )
         + ["self-blended images from the train reals above"],
         "eval_sources": ["faces/tpdne-ffhq-realorfake", "faces/durall-celeba-gan128"],
         "hyperparameters": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -460,13 +492,17 @@ def main(argv: list[str] | None = None) -> int:
         "code_commit": _git_commit(),
         "torch": str(torch.__version__),
     }
-    state = {k: v.detach().clone().float() if v.is_floating_point() else v.detach().clone()
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach().clone().float() if v.is_floating_point() else v.detach().clone()
+        for k, v in model.state_dict().items()
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": state, "meta": meta}, args.out)
     # verify the file loads the way the detector loads it
     torch.load(args.out, map_location="cpu", weights_only=True)
-    print(f"[face_manipulation] best epoch {res['best_epoch']}, temperature {res['temperature']:.4f}, "
-          f"training {res['train_seconds']:.0f}s, total {res['total_seconds']:.0f}s -> {args.out}")
+    print(
+        f"[face_manipulation] best epoch {res['best_epoch']}, temperature {res['temperature']:.4f}, "
+        f"training {res['train_seconds']:.0f}s, total {res['total_seconds']:.0f}s -> {args.out}"
+    )
     print("[face_manipulation] metrics " + json.dumps(res["metrics"], indent=1))
     return 0

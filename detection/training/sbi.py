@@ -29,13 +29,66 @@ _mesh: Any = None
 
 #: Landmark indices (MediaPipe FaceMesh topology) bounding the inner face: brows, eyes, nose, mouth, chin.
 _INNER = (
-    70, 63, 105, 66, 107, 336, 296, 334, 293, 300,  # brows
-    234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454,  # jaw
+    70,
+    63,
+    105,
+    66,
+    107,
+    336,
+    296,
+    334,
+    293,
+    300,  # brows
+    234,
+    93,
+    132,
+    58,
+    172,
+    136,
+    150,
+    149,
+    176,
+    148,
+    152,
+    377,
+    400,
+    378,
+    379,
+    365,
+    397,
+    288,
+    361,
+    323,
+    454,  # jaw
 )
 #: Landmarks below the eyes: a "lower face" region like mouth reenactment edits.
 _LOWER = (
-    234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454,
-    116, 345, 50, 280, 4,
+    234,
+    93,
+    132,
+    58,
+    172,
+    136,
+    150,
+    149,
+    176,
+    148,
+    152,
+    377,
+    400,
+    378,
+    379,
+    365,
+    397,
+    288,
+    361,
+    323,
+    454,
+    116,
+    345,
+    50,
+    280,
+    4,
 )
 
 
@@ -143,9 +196,7 @@ def _geometry_jitter(rgb: np.ndarray, rng: random.Random) -> np.ndarray:
     return cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
 
 
-def self_blend(
-    rgb: np.ndarray, landmarks: np.ndarray | None, rng: random.Random
-) -> tuple[np.ndarray, np.ndarray]:
+def self_blend(rgb: np.ndarray, landmarks: np.ndarray | None, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
     """One Self-Blended Image: (blended RGB uint8, blend mask float32 in [0, 1]).
 
     One of the two copies (chosen at random, as in the paper) gets the colour and frequency jitter; the inner

@@ -61,9 +61,7 @@ def test_it_is_deterministic_across_calls(detector: FaceManipulationDetector, fa
     assert a.score == b.score and a.logit == b.logit
 
 
-def test_it_does_not_apply_to_an_image_without_a_face(
-    detector: FaceManipulationDetector, landscape_png: bytes
-) -> None:
+def test_it_does_not_apply_to_an_image_without_a_face(detector: FaceManipulationDetector, landscape_png: bytes) -> None:
     res = detector.analyze(_context(landscape_png))
     assert res.applicable is False
     assert res.reason == "no_face_found"
