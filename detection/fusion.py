@@ -1,6 +1,6 @@
 """Turn detector outputs into one calibrated verdict.
 
-The combiner (logistic regression over the fused detectors' logits, with a "has face" indicator) and its
+The combiner (logistic regression over the fused detectors' logits and the strongest calibrated logit) and its
 temperature are FITTED by ``python -m detection.training fusion`` on the validation fold and stored in
 ``weights/fusion.json``; nothing here is hand-weighted. Rules on top of the learned part are few and
 explicit: a decisive provenance finding (a valid C2PA generator claim) decides; unverified metadata that
@@ -27,7 +27,6 @@ FUSION_PATH = Path(__file__).resolve().parent / "weights" / "fusion.json"
 class FusionParams:
     features: tuple[str, ...]
     coef: dict[str, float]
-    has_face_coef: float
     intercept: float
     temperature: float
     abstain_low: float
@@ -43,7 +42,6 @@ class FusionParams:
             "sha256": self.sha256,
             "features": list(self.features),
             "coef": self.coef,
-            "has_face_coef": self.has_face_coef,
             "intercept": self.intercept,
             "temperature": self.temperature,
             "abstain": [self.abstain_low, self.abstain_high],
@@ -58,7 +56,6 @@ def load_params(path: Path = FUSION_PATH) -> FusionParams:
         return FusionParams(
             features=("face_manipulation", "ai_generated"),
             coef={"face_manipulation": 1.0, "ai_generated": 1.0},
-            has_face_coef=0.0,
             intercept=0.0,
             temperature=1.0,
             abstain_low=0.35,
@@ -70,7 +67,6 @@ def load_params(path: Path = FUSION_PATH) -> FusionParams:
     return FusionParams(
         features=tuple(d["features"]),
         coef={k: float(v) for k, v in d["coef"].items()},
-        has_face_coef=float(d["has_face_coef"]),
         intercept=float(d["intercept"]),
         temperature=float(d["temperature"]),
         abstain_low=float(d["abstain"][0]),
@@ -89,15 +85,29 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def feature_vector(results: dict[str, DetectorResult], features: tuple[str, ...]) -> tuple[list[float], float]:
-    """Logits in ``features`` order (0.0 when a detector does not apply) and the has-face indicator."""
+#: Pseudo-feature: the largest calibrated logit among the applicable detectors. The detectors look for
+#: different things (a swapped face, a generated image), so "any detector is sure" must be expressible; a
+#: linear sum of logits alone lets a confident detector be cancelled by one that is blind to that fake.
+MAX_FEATURE = "max"
+
+
+def _calibrated_logit(score: float) -> float:
+    p = min(max(score, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def feature_vector(results: dict[str, DetectorResult], features: tuple[str, ...]) -> list[float]:
+    """Values in ``features`` order: raw logits (0.0 when a detector does not apply) and ``max``."""
+    applicable = [r for n, r in results.items() if n in features and r.applicable and r.logit is not None]
     vec = []
     for name in features:
+        if name == MAX_FEATURE:
+            scores = [_calibrated_logit(r.score) for r in applicable if r.score is not None]
+            vec.append(max(scores) if scores else 0.0)
+            continue
         r = results.get(name)
         vec.append(float(r.logit) if r is not None and r.applicable and r.logit is not None else 0.0)
-    face = results.get("face_manipulation")
-    has_face = 1.0 if face is not None and face.applicable else 0.0
-    return vec, has_face
+    return vec
 
 
 @dataclass(frozen=True)
@@ -122,9 +132,8 @@ def combine(
         return Verdict("deepfake", 0.99, 0.99, decisive[0].code)
     if not fused:
         return Verdict("unknown", 0.0, 0.5, "no_applicable_detector")
-    vec, has_face = feature_vector(results, params.features)
-    z = params.intercept + params.has_face_coef * has_face
-    z += sum(params.coef.get(n, 0.0) * v for n, v in zip(params.features, vec, strict=True))
+    vec = feature_vector(results, params.features)
+    z = params.intercept + sum(params.coef.get(n, 0.0) * v for n, v in zip(params.features, vec, strict=True))
     p = sigmoid(z / params.temperature)
     low = params.abstain_low if abstain_low is None else abstain_low
     high = params.abstain_high if abstain_high is None else abstain_high

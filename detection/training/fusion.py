@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..fusion import FUSION_PATH, feature_vector, load_params, sigmoid
+from ..fusion import FUSION_PATH, MAX_FEATURE, feature_vector, load_params, sigmoid
 from ..metrics import summary
 from .data import Item, fold_of, image_items, neutral_bytes, split
 
-FEATURES = ("face_manipulation", "ai_generated")
+FEATURES = ("face_manipulation", "ai_generated", MAX_FEATURE)
+DETECTORS = ("face_manipulation", "ai_generated")
 
 
 def _run(items: list[Item], label: str) -> list[dict[str, Any]]:
@@ -31,7 +32,7 @@ def _run(items: list[Item], label: str) -> list[dict[str, Any]]:
     from ..engine import analyze
     from ..errors import DetectionError
 
-    cfg = AnalysisConfig(detectors=FEATURES)
+    cfg = AnalysisConfig(detectors=DETECTORS)
     rows = []
     t0 = time.time()
     for i, it in enumerate(items):
@@ -41,17 +42,17 @@ def _run(items: list[Item], label: str) -> list[dict[str, Any]]:
             print(f"  skip {it.relpath}: {exc.code}")
             continue
         results = {r.name: r for r in a.detectors}
-        vec, has_face = feature_vector(results, FEATURES)
-        rows.append({"item": it, "x": [*vec, has_face], "y": it.label})
+        rows.append({"item": it, "x": feature_vector(results, FEATURES), "y": it.label})
         if (i + 1) % 100 == 0:
             print(f"  {label}: {i + 1}/{len(items)} ({time.time() - t0:.0f} s)", flush=True)
     return rows
 
 
 def _weights(rows: list[dict[str, Any]]) -> np.ndarray:
-    """Each (source, label) cell gets the same total weight, so no single source dominates the fit."""
+    """Each class weighs half; inside a class every source weighs the same, so no source defines a class."""
     cells = Counter((r["item"].source, r["y"]) for r in rows)
-    w = np.array([1.0 / cells[(r["item"].source, r["y"])] for r in rows])
+    per_class = Counter(y for _, y in cells)
+    w = np.array([1.0 / (cells[(r["item"].source, r["y"])] * per_class[r["y"]]) for r in rows])
     return w * len(rows) / w.sum()
 
 
@@ -95,16 +96,18 @@ def _write_card(path: Path, params: dict[str, Any]) -> None:
 | file | `detection/weights/fusion.json` |
 | sha256 | `{sha}` |
 | reproduce | `python -m detection.training fusion` (after the detectors' weights; runs the shipped engine) |
-| combiner | logistic regression on the fused detectors' raw logits {params["features"]} + a has-face indicator |
-| coefficients | {params["coef"]}, has_face {params["has_face_coef"]}, intercept {params["intercept"]} |
+| combiner | logistic regression on {params["features"]}: raw logits (0 when not applicable) and the \
+largest calibrated logit ("max": any detector being sure must count) |
+| coefficients | {params["coef"]}, intercept {params["intercept"]} |
 | temperature | {params["temperature"]} (fitted on out-of-fold predictions inside the validation fold, NLL) |
 | abstention band | P(fake) in {params["abstain"]} -> `unknown` / `weak_evidence` (smallest band whose outside reaches
 90% accuracy out-of-fold, at most +-0.25) |
 
 ## Data
 Validation fold 0 of `detection.training.data.split` (grouped by DFDC pair / identity), every image source, at
-most 80 files per (source, label); each (source, label) cell carries the same total weight so that no source
-defines "fake". tpdne files are read through `neutral_bytes` (watermark corner removed, both classes re-encoded).
+most 80 files per (source, label); each class weighs half and every source weighs the same within its class,
+so that no source defines "fake". tpdne files are read through `neutral_bytes` (watermark corner removed, both
+classes re-encoded).
 Licences: as the detectors' cards (DFDC and CelebA-derived data are research-only).
 Out-of-fold validation: {json.dumps(params["fitted_on"]["oof_validation"])}
 
@@ -176,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     params = {
         "version": "1.0",
         "features": list(FEATURES),
-        "coef": {n: round(float(c), 6) for n, c in zip(FEATURES, coef[: len(FEATURES)], strict=True)},
-        "has_face_coef": round(float(coef[len(FEATURES)]), 6),
+        "coef": {n: round(float(c), 6) for n, c in zip(FEATURES, coef, strict=True)},
         "intercept": round(intercept, 6),
         "temperature": round(temperature, 6),
         "abstain": [low, high],
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             "split": "validation fold 0 of detection.training.data.split (grouped by pair/identity)",
             "n": len(vrows),
             "sources": sorted({r["item"].source for r in vrows}),
-            "weighting": "each (source, label) cell weighted equally",
+            "weighting": "classes weigh half each; sources weigh equally within a class",
             "oof_validation": summary(yv.tolist(), p_oof.tolist()),
         },
         "metrics": {"test_overall": overall, "test_per_source": per_source},
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(params, indent=2) + "\n")
     load_params.cache_clear()
     _write_card(args.out, params)
-    print(json.dumps({k: params[k] for k in ("coef", "has_face_coef", "intercept", "temperature", "abstain")}))
+    print(json.dumps({k: params[k] for k in ("coef", "intercept", "temperature", "abstain")}))
     print("test fold (fused):", json.dumps(overall))
     for s, m in per_source.items():
         print(f"  {s:<28} {json.dumps(m)}")

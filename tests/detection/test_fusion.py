@@ -8,7 +8,6 @@ from detection.types import DetectorResult, Finding
 PARAMS = FusionParams(
     features=("face_manipulation", "ai_generated"),
     coef={"face_manipulation": 1.0, "ai_generated": 1.0},
-    has_face_coef=0.0,
     intercept=0.0,
     temperature=1.0,
     abstain_low=0.4,
