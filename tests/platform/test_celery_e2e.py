@@ -43,13 +43,6 @@ def _engine_env(engine: str) -> dict[str, Any]:
     return {"shim": True, "E2E_ENGINE": "scripted"} if engine == "scripted" else {}
 
 
-def _skip_if_the_engine_cannot_run(engine: str, job: dict[str, Any]) -> None:
-    error = job.get("error") or {}
-    if engine == "real" and job["status"] == "failed" and error.get("code") == "model_unavailable":
-        pytest.skip(f"the real engine cannot analyse yet (the job went through the worker and ended "
-                    f"{error.get('code')}): {error.get('message')}")
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_real_worker_analyses_an_uploaded_image_and_sse_shows_it(stack: Stack, engine: str) -> None:
     worker = stack.worker(f"e2e-{engine}", **_engine_env(engine))
@@ -67,7 +60,6 @@ def test_a_real_worker_analyses_an_uploaded_image_and_sse_shows_it(stack: Stack,
     # the events came from the worker process through channels-redis (the stream opened before the claim
     # sees the worker's stages; a fast job may already be done at the snapshot)
     assert set(kinds[1:-1]) <= {"progress"}
-    _skip_if_the_engine_cannot_run(engine, job)
     assert job["status"] == "completed", job
     status, result = stack.request("GET", f"/api/v2/analysis/{job_id}/results")
     assert status == 200 and result["prediction"] in ("authentic", "deepfake", "unknown")
@@ -101,7 +93,6 @@ def test_a_worker_killed_mid_job_leaves_nothing_stuck_and_the_job_completes_exac
     assert len(ends) == 1, ends  # one attempt ran to the end; the redelivered message was a no-op
     results = stack.db.scalar("SELECT COUNT(*) FROM analysis_results WHERE job_id = %s",
                               job_id if stack.db.admin_url else job_id.replace("-", ""))
-    _skip_if_the_engine_cannot_run(engine, job)
     assert job["status"] == "completed", job
     assert results == 1
     assert recovered_in < 60
