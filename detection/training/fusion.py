@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import registry
 from ..fusion import FUSION_PATH, MAX_FEATURE, feature_vector, load_params, sigmoid
 from ..metrics import summary
 from .data import Item, fold_of, image_items, neutral_bytes, split
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             "n": len(vrows),
             "sources": sorted({r["item"].source for r in vrows}),
             "weighting": "classes weigh half each; sources weigh equally within a class",
+            "detectors": {n: registry.get(n).weights_sha256() for n in DETECTORS},
             "oof_validation": summary(yv.tolist(), p_oof.tolist()),
         },
         "metrics": {"test_overall": overall, "test_per_source": per_source},

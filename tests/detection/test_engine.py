@@ -166,3 +166,11 @@ def test_evaluate_reports_metrics_per_source_and_counts_unreadable_files(tmp_pat
     assert keys <= set(report["per_source"]["other"])
     assert {e["code"] for e in report["errors"]} == {"decode_failed", "not_found"}
     assert "synthetic" in res.stdout and "overall" in res.stdout
+
+
+def test_the_fusion_was_fitted_on_the_committed_detector_weights() -> None:
+    from detection.fusion import load_params
+
+    fitted = load_params().extra["fitted_on"]["detectors"]
+    for name, sha in fitted.items():
+        assert registry.get(name).weights_sha256() == sha, f"refit fusion after retraining {name}"
