@@ -91,6 +91,17 @@ class FaceManipulationDetector(Detector):
         logits, _ = self._forward(crops, with_cam=False)
         return logits, np.array([_sigmoid(z / self._temperature) for z in logits])
 
+    @property
+    def temperature(self) -> float:
+        return self._temperature
+
+    def explain_crops(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(raw logits, Grad-CAM maps (N, h, w) in [0, 1]) for face crops at ``input_size``, one forward pass."""
+        self.ensure_loaded()
+        logits, cams = self._forward(crops, with_cam=True)
+        assert cams is not None
+        return logits, cams
+
     def analyze(self, ctx: ImageContext) -> DetectorResult:
         self.ensure_loaded()
         n = min(len(ctx.faces), ctx.config.max_faces)
