@@ -40,11 +40,12 @@ class JobProgress:
         self.last_write = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        percent = services.stage_percent(stage, done, total)
+        percent = max(self.last_percent, services.stage_percent(stage, done, total))
         now = time.monotonic()
         if stage == self.last_stage and (percent == self.last_percent or now - self.last_write < self.min_interval):
             return
-        written = services.record_progress(self.job_id, stage, done, total, started_at=self.started_at)
+        written = services.record_progress(self.job_id, stage, done, total, started_at=self.started_at,
+                                           floor=max(0, self.last_percent))
         self.last_percent = int(written["progress"])
         self.last_stage = stage
         self.last_write = now

@@ -252,7 +252,12 @@ def claim_job(job_id: str, worker: str = "") -> AnalysisJob | None:
 
 
 #: Progress bands per engine stage: decode, faces, detectors (shared by done/total), fusion.
-_BANDS = {"decode": (0, 10), "faces": (10, 25), "detectors": (25, 90), "fusion": (90, 99)}
+#: Percent bands per engine stage (images: decode, faces, detectors; audio adds audio:vad; video adds frames and
+#: audio). Callers never let the percentage go backwards (``record_progress(floor=...)``).
+_BANDS = {
+    "decode": (0, 10), "frames": (10, 45), "faces": (10, 25), "audio:vad": (25, 35), "detectors": (25, 90),
+    "audio": (80, 90), "fusion": (90, 99),
+}
 
 
 def stage_percent(stage: str, done: int, total: int) -> int:
@@ -268,10 +273,10 @@ def update_progress(job_id: str, stage: str, done: int, total: int, *, started_a
 
 
 def record_progress(job_id: str, stage: str, done: int, total: int, *,
-                    started_at: datetime | None = None) -> dict[str, Any]:
+                    started_at: datetime | None = None, floor: int = 0) -> dict[str, Any]:
     """``update_progress`` returning every field it wrote (progress, stage, updated_at, estimated_completion),
     so the caller can broadcast exactly what the row now says without reading it back."""
-    percent = stage_percent(stage, done, total)
+    percent = max(floor, stage_percent(stage, done, total))
     now = timezone.now()
     fields: dict[str, Any] = {"progress": percent, "stage": stage[:64], "heartbeat_at": now, "updated_at": now}
     if started_at is not None and percent >= 10:

@@ -21,6 +21,11 @@ class AnalysisConfig:
     #: Faces smaller than this (pixels, shorter box side) are ignored: too little signal.
     min_face_size: int = 40
     max_faces: int = 8
+    #: Time-based media (audio, video): longest accepted duration in seconds.
+    max_duration: float = 600.0
+    #: Video: frame-size and decoded-frame caps (a header may lie; both are re-checked while decoding).
+    max_video_pixels: int = 4096 * 2304
+    max_frames: int = 20_000
     #: Override the fitted abstention band: calibrated P(fake) inside [low, high] gives ``unknown``.
     abstain_low: float | None = None
     abstain_high: float | None = None

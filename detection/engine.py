@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -12,7 +13,7 @@ from typing import Any
 
 from . import __version__, registry
 from .config import AnalysisConfig
-from .decode import Source, decode
+from .decode import Sniffed, Source, decode_image_bytes, read_source, sniff_or_raise
 from .detectors.base import ImageContext
 from .faces import detect_faces
 from .fusion import combine, load_params
@@ -61,14 +62,41 @@ def analyze(
     config: AnalysisConfig | dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
-    """Analyse one media file (path or bytes). Raises ``DetectionError`` subclasses for bad input."""
+    """Analyse one media file (path or bytes): an image, an audio clip or a video, by its content.
+
+    Raises ``DetectionError`` subclasses for bad input.
+    """
     cfg = AnalysisConfig.coerce(config)
     report = progress or _noop
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-
     report("decode", 0, 1)
-    image = decode(source, cfg)
+    data = read_source(source, cfg)
+    kind = sniff_or_raise(data)
+    sha = hashlib.sha256(data).hexdigest()
+    if kind.kind == "video":
+        from .decode.audio import stream_types
+
+        types = stream_types(data)
+        if types is not None and "video" not in types and "audio" in types:  # e.g. WebM or MP4 with sound only
+            kind = Sniffed("audio", kind.format, kind.mime.replace("video/", "audio/"))
+    if kind.kind == "audio":
+        from .audio.pipeline import analyze_audio
+
+        _limit_threads()
+        return analyze_audio(data, kind, sha, cfg, report, started=t0)
+    if kind.kind == "video":
+        from .video.pipeline import analyze_video
+
+        _limit_threads()
+        return analyze_video(data, kind, sha, cfg, report, started=t0)
+    return _analyze_image(data, kind.format, kind.mime, sha, cfg, report, t0)
+
+
+def _analyze_image(
+    data: bytes, fmt: str, mime: str, sha: str, cfg: AnalysisConfig, report: Progress, t0: float
+) -> Analysis:
+    timings: dict[str, float] = {}
+    image = decode_image_bytes(data, fmt, mime, sha, cfg)
     timings["decode"] = time.perf_counter() - t0
     report("decode", 1, 1)
 

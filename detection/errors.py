@@ -33,6 +33,8 @@ class MediaTooLarge(DetectionError):
 
 
 class MediaTooLong(DetectionError):
+    """Audio or video over ``config.max_duration``."""
+
     code = "too_long"
 
 

@@ -74,9 +74,47 @@ def normalise_container(data: bytes, short_side: int = 512) -> bytes:
     return out.getvalue()
 
 
+def _by_media(
+    image_fn: Callable[[bytes], bytes] | None, audio_fn: Callable[[bytes], bytes] | None
+) -> Callable[[bytes], bytes]:
+    """A transform that applies the image or the audio version according to the file's content (videos and
+    media without a version pass unchanged)."""
+
+    def run(data: bytes) -> bytes:
+        from .decode import sniff
+
+        kind = sniff(data[:64])
+        fn = (
+            image_fn
+            if kind is not None and kind.kind == "image"
+            else audio_fn
+            if kind is not None and kind.kind == "audio"
+            else None
+        )
+        return fn(data) if fn is not None else data
+
+    return run
+
+
+def _mp3_64k(data: bytes) -> bytes:
+    from .audio.transforms import mp3_64k_file
+
+    return mp3_64k_file(data)
+
+
+def _noise_20db(data: bytes) -> bytes:
+    from .audio.transforms import noise_20db_file
+
+    return noise_20db_file(data)
+
+
+#: ``--transform``: images get JPEG q70 + 0.5x (robustness) or size/codec normalisation; audio gets MP3 64 kbps
+#: (robustness, mp3_64k) or noise at 20 dB SNR (noise_20db).
 TRANSFORMS: dict[str, Callable[[bytes], bytes]] = {
-    "robustness": degrade_for_robustness,
-    "normalise": normalise_container,
+    "robustness": _by_media(degrade_for_robustness, _mp3_64k),
+    "normalise": _by_media(normalise_container, None),
+    "mp3_64k": _by_media(None, _mp3_64k),
+    "noise_20db": _by_media(None, _noise_20db),
 }
 
 

@@ -13,6 +13,7 @@ DETECTORS: dict[str, str] = {
     "ai_generated": "detection.detectors.ai_generated:AIGeneratedDetector",
     "provenance": "detection.detectors.provenance:ProvenanceDetector",
     "compression": "detection.detectors.compression:CompressionDetector",
+    "speech_spoof": "detection.detectors.speech_spoof:SpeechSpoofDetector",
 }
 
 _instances: dict[str, Detector] = {}

