@@ -171,3 +171,24 @@ def test_the_heartbeat_thread_keeps_a_long_stage_alive_and_stops_for_a_finished_
     beat = AnalysisJob.objects.get(pk=job_id).heartbeat_at
     assert beat is not None and beat > old
     assert services.reap_stale_jobs()["requeued"] == 0
+
+
+def test_the_real_engine_analyses_a_voice_note(alice: Any, enqueued: list[Any]) -> None:
+    from pathlib import Path
+
+    import soundfile as sf
+
+    x, sr = sf.read(Path(__file__).resolve().parents[1] / "fixtures" / "speech_en.flac", dtype="float32")
+    buf = io.BytesIO()
+    sf.write(buf, x, sr, format="OGG", subtype="VORBIS")
+    job_id = _job(alice.user, buf.getvalue())
+    job = AnalysisJob.objects.get(pk=job_id)
+    assert job.file_type == "audio"
+    outcome = run_analysis(job_id)
+    job.refresh_from_db()
+    assert outcome == "completed", (job.error_code, job.error_message)
+    result = AnalysisResult.objects.get(job_id=job_id)
+    assert result.models_used == ["speech_spoof"]
+    assert result.media_info["media_type"] == "audio" and abs(result.media_info["duration"] - 8.0) < 0.3
+    assert len(result.evidence_data["timeline"]) >= 2
+    assert [d["name"] for d in result.provenance["detectors"]] == ["speech_spoof"]
