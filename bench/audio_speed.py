@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DETECTION_TORCH_THREADS", "1")
 
-import numpy as np
-import soundfile as sf
+import numpy as np  # noqa: E402 - after the thread setting above
+import soundfile as sf  # noqa: E402
 
 
 def clip(seconds: float) -> tuple[bytes, bytes]:

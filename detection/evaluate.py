@@ -131,8 +131,10 @@ def _group_metrics(recs: list[dict[str, Any]], threshold: float) -> dict[str, An
 
 
 def shortcut_check(recs: list[dict[str, Any]]) -> dict[str, Any]:
-    """AUC of a cross-validated logistic regression on file size, width, height and format alone."""
-    ok = [r for r in recs if r["error"] is None and r.get("width")]
+    """AUC of a cross-validated logistic regression on container attributes alone: file size, width, height and
+    duration (whichever the media has) and format. A high value means the data can be separated without looking
+    at the content; compare it with the model's AUC on the same files."""
+    ok = [r for r in recs if r["error"] is None and (r.get("width") or r.get("duration"))]
     y = np.array([r["label"] for r in ok])
     if len(ok) < 20 or y.min() == y.max() or min(np.bincount(y)) < 5:
         return {"metadata_only_auc": None, "note": "too few files of each class"}
@@ -144,7 +146,12 @@ def shortcut_check(recs: list[dict[str, Any]]) -> dict[str, Any]:
     formats = sorted({r["format"] for r in ok})
     x = np.array(
         [
-            [np.log1p(r["size_bytes"]), np.log1p(r["width"]), np.log1p(r["height"])]
+            [
+                np.log1p(r["size_bytes"]),
+                np.log1p(r.get("width") or 0),
+                np.log1p(r.get("height") or 0),
+                np.log1p(r.get("duration") or 0),
+            ]
             + [1.0 if r["format"] == f else 0.0 for f in formats]
             for r in ok
         ]
@@ -155,7 +162,7 @@ def shortcut_check(recs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "metadata_only_auc": round(float(roc_auc(y.tolist(), p.tolist()) or 0.0), 4),
         "model_auc": round(float(roc_auc(y.tolist(), [r["p"] for r in ok]) or 0.0), 4),
-        "features": ["log_bytes", "log_width", "log_height", *[f"format={f}" for f in formats]],
+        "features": ["log_bytes", "log_width", "log_height", "log_duration", *[f"format={f}" for f in formats]],
     }
 
 
@@ -193,6 +200,8 @@ def evaluate(
                 reason=a.reason,
                 width=a.media.width,
                 height=a.media.height,
+                duration=a.media.duration,
+                media_type=a.media.media_type,
                 format=a.media.format,
                 size_bytes=a.media.size_bytes,
                 scores=a.scores,
