@@ -41,10 +41,15 @@ def _readable(name: str, a: dict[str, Any]) -> str:
     if a["reason"]:
         lines.append(f"  reason: {a['reason']}")
     m = a["media"]
+    size = f" {m['width']}x{m['height']}" if m.get("width") else ""
+    dur = f", {m['duration']:.2f} s" if m.get("duration") is not None else ""
     lines.append(
-        f"  media: {m['format']} {m['width']}x{m['height']}, {m['size_bytes']} bytes, sha256 {m['sha256'][:16]}..."
+        f"  media: {m.get('media_type', 'image')} {m['format']}{size}{dur}, {m['size_bytes']} bytes, "
+        f"sha256 {m['sha256'][:16]}..."
     )
-    lines.append(f"  faces: {len(a['faces'])}")
+    if m.get("media_type") != "audio":
+        lines.append(f"  faces: {len(a['faces'])}")
+    lines.extend(_time_based(a))
     for det in a["provenance"]["detectors"]:
         score = "n/a" if det["score"] is None else f"{det['score']:.3f}"
         lines.append(f"  {det['name']:<18} {score:>6}  v{det['version']}")
@@ -58,6 +63,44 @@ def _readable(name: str, a: dict[str, Any]) -> str:
         lines.append(f"  heatmaps: {len(ev['feature_maps'])} (use --json to get them)")
     lines.append(f"  processing time: {a['processing_time']:.3f} s")
     return "\n".join(lines)
+
+
+def _time_based(a: dict[str, Any]) -> list[str]:
+    """Video: per-part verdicts, face tracks and a compact timeline; audio: the speech windows."""
+    ev = a["evidence"]
+    lines: list[str] = []
+    for name, part in (ev.get("parts") or {}).items():
+        p = part["fake_probability"]
+        why = f" ({part['reason']})" if part["reason"] else ""
+        lines.append(f"  {name} part: {part['prediction']}{why}, P(fake) {'n/a' if p is None else f'{p:.2f}'}")
+    for tr in ev.get("tracks") or []:
+        if tr["major"]:
+            lines.append(
+                f"  track {tr['track']}: {tr['first_t']:.1f}-{tr['last_t']:.1f} s, {tr['frames']} frames, "
+                f"P(fake) {tr['score']:.2f}, temporal {tr['temporal_artifacts']:.2f}"
+            )
+    if ev.get("temporal_artifacts") is not None:
+        lines.append(f"  temporal_artifacts: {ev['temporal_artifacts']:.3f}")
+    tl = ev.get("timeline") or []
+    if tl and "t" in tl[0]:
+        scored = [x for x in tl if x["score"] is not None]
+        lines.append(f"  timeline: {len(tl)} sampled frames, faces on {len(scored)}")
+        for x in sorted(scored, key=lambda x: -x["score"])[:3]:
+            lines.append(f"    t={x['t']:.2f} s  P(fake) {x['score']:.2f}  faces {len(x['faces'])}")
+    audio = ev.get("audio")
+    if audio:
+        score = audio.get("score")
+        lines.append(
+            f"  audio: {'n/a' if score is None else f'P(fake) {score:.2f}'}"
+            + (f" ({audio['reason']})" if audio.get("reason") else "")
+            + (f", speech {audio['speech_seconds']:.1f} s" if audio.get("speech_seconds") is not None else "")
+        )
+        windows = audio.get("timeline") or (tl if tl and "start" in tl[0] else [])
+        if windows:
+            w = max(windows, key=lambda x: x["score"])
+            span = f"{w['start']:.1f}-{w['end']:.1f} s"
+            lines.append(f"    {len(windows)} windows, worst {span} P(fake) {w['score']:.2f}")
+    return lines
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

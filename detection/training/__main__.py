@@ -11,6 +11,7 @@ TRAINERS = {
     "ai_generated": "detection.training.ai_generated",
     "fusion": "detection.training.fusion",
     "speech_spoof": "detection.training.speech",
+    "video": "detection.training.video",
 }
 
 
