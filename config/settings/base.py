@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "analysis",
+    "reports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +232,26 @@ ANALYSIS_LIVE_POLL_SECONDS: float = env.float("ANALYSIS_LIVE_POLL_SECONDS", 5.0,
 #: Lifetime of a single-use WebSocket ticket (POST /api/v2/auth/ws-ticket).
 WS_TICKET_SECONDS: int = env.int("WS_TICKET_SECONDS", 30, min=5)
 
+# --- reports and notifications ------------------------------------------------------------------------------
+#: Email (job completion notices) through Django's SMTP backend.
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST: str = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = env.int("EMAIL_PORT", 25, min=1)
+EMAIL_HOST_USER: str = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = env.bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT: int = env.int("EMAIL_TIMEOUT", 10, min=1)
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", "deepfake-detection@localhost")
+#: Public base URL used for links in emails and webhook bodies (e.g. https://detect.example.org).
+PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", "http://localhost:8000")
+#: Webhooks: deliver to loopback/private addresses (development, tests); link-local metadata stays refused
+#: unless WEBHOOK_ALLOW_METADATA is also on.
+WEBHOOK_ALLOW_PRIVATE: bool = env.bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_ALLOW_METADATA: bool = env.bool("WEBHOOK_ALLOW_METADATA", False)
+WEBHOOK_TIMEOUT: float = env.float("WEBHOOK_TIMEOUT", 10.0, min=0.5)
+WEBHOOK_MAX_ATTEMPTS: int = env.int("WEBHOOK_MAX_ATTEMPTS", 6, min=1)
+WEBHOOK_BACKOFF_BASE: float = env.float("WEBHOOK_BACKOFF_BASE", 10.0, min=0)
+
 # --- Celery (config/celery.py reads every CELERY_* name) ------------------------------------------------
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
 CELERY_RESULT_BACKEND = None  # the database row is the truth: status, attempts, heartbeat, result
@@ -251,7 +273,11 @@ CELERY_TASK_QUEUES = (
     Queue("maintenance", routing_key="maintenance"),
 )
 CELERY_TASK_DEFAULT_QUEUE = "analysis"
-CELERY_TASK_ROUTES = {"analysis.tasks.reap_stale_jobs": {"queue": "maintenance"}}
+CELERY_TASK_ROUTES = {
+    "analysis.tasks.reap_stale_jobs": {"queue": "maintenance"},
+    "reports.tasks.*": {"queue": "maintenance"},
+    "notifications.tasks.*": {"queue": "maintenance"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis redelivers a dead worker's unacked message after visibility_timeout (INFRA.md: 15-60 s recovers a
     # kill -9 quickly). A task running longer is delivered again, which claim_job turns into a no-op, so a
