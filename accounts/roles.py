@@ -28,15 +28,20 @@ class Capability(StrEnum):
     VIEW_MODELS = "models.view"  # list detectors, their status and metrics
     MANAGE_USERS = "accounts.manage"  # users, roles and API keys of others (admin site)
     VIEW_AUDIT = "audit.view"  # the audit trail (system_logs)
+    EXPORT = "reports.export"  # PDF/CSV/JSON exports, multi-job reports and analytics of the jobs one can see
+    MANAGE_WEBHOOKS = "notifications.webhooks"  # register webhooks that receive one's job events
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
-    Role.ANALYST: frozenset({Capability.SUBMIT, Capability.CANCEL, Capability.DOWNLOAD, Capability.VIEW_MODELS}),
+    Role.ANALYST: frozenset({Capability.SUBMIT, Capability.CANCEL, Capability.DOWNLOAD, Capability.VIEW_MODELS,
+                             Capability.EXPORT, Capability.MANAGE_WEBHOOKS}),
     Role.AUDITOR: frozenset(
-        {Capability.VIEW_ALL_JOBS, Capability.DOWNLOAD, Capability.VIEW_MODELS, Capability.VIEW_AUDIT}
+        {Capability.VIEW_ALL_JOBS, Capability.DOWNLOAD, Capability.VIEW_MODELS, Capability.VIEW_AUDIT,
+         Capability.EXPORT}
     ),
-    Role.API_CLIENT: frozenset({Capability.SUBMIT, Capability.CANCEL, Capability.DOWNLOAD, Capability.VIEW_MODELS}),
+    Role.API_CLIENT: frozenset({Capability.SUBMIT, Capability.CANCEL, Capability.DOWNLOAD, Capability.VIEW_MODELS,
+                                Capability.EXPORT, Capability.MANAGE_WEBHOOKS}),
 }
 
 DEFAULT_ROLE = Role.ANALYST
