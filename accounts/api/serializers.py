@@ -42,6 +42,12 @@ class UserSettingsSerializer(serializers.Serializer[dict[str, Any]]):
         "notifications": {"email": False, "websocket": True},
         "timezone": "UTC",
         "theme": "system",
+        # Channels for job completion/failure notices (notifications/): in-app over /ws/notifications, email
+        # on completion, a signed POST to the user's registered webhooks, and an SMS gateway's webhook URL.
+        "notify_in_app": True,
+        "notify_email": False,
+        "notify_webhook": False,
+        "sms_webhook_url": "",
     }
 
     default_priority = serializers.ChoiceField(choices=Priority.choices, required=False)
@@ -50,6 +56,23 @@ class UserSettingsSerializer(serializers.Serializer[dict[str, Any]]):
     notifications = NotificationSettingsSerializer(required=False)
     timezone = serializers.CharField(max_length=64, required=False)
     theme = serializers.ChoiceField(choices=["light", "dark", "system"], required=False)
+    notify_in_app = serializers.BooleanField(required=False, help_text="Job finished notices over /ws/notifications")
+    notify_email = serializers.BooleanField(required=False, help_text="An email when a job completes")
+    notify_webhook = serializers.BooleanField(required=False, help_text="POST job events to your /webhooks")
+    sms_webhook_url = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True,
+        help_text="An SMS gateway's http(s) URL: receives the same signed POST with a short `text` field",
+    )
+
+    def validate_sms_webhook_url(self, value: str) -> str:
+        from notifications.urlsafety import UnsafeURL, check_url_syntax
+
+        if value:
+            try:
+                check_url_syntax(value)
+            except UnsafeURL as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return value
 
     def validate_timezone(self, value: str) -> str:
         import zoneinfo
