@@ -72,6 +72,11 @@ TEMPLATES = [
     },
 ]
 
+# The dashboard (analysis/web): Django's session login with the custom user.
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:jobs"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -89,6 +94,7 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 #: Serve STATIC_ROOT (the admin's CSS and JS, after collectstatic) from Django itself: the embedded default has
 #: no web server in front. Behind nginx or a CDN leave it off.
 SERVE_STATIC: bool = env.bool("SERVE_STATIC", False)
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the dashboard's CSS and JS (vendored, no CDN)
 # Uploaded media is never served by URL: downloads go through the API, which checks visibility and audits.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
