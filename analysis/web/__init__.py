@@ -1,0 +1,1 @@
+"""The server-rendered dashboard (templates/dashboard/, static/dashboard/): thin views over the services."""

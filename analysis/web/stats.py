@@ -1,0 +1,155 @@
+"""Numbers for the analytics and health pages. Every job count starts from ``visible_to(user)``."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.models import Avg, Count, Max, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from ..models import AnalysisJob, AnalysisResult, JobStatus, ModelPerformance, Prediction
+
+logger = logging.getLogger(__name__)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return values[k]
+
+
+def analytics(user: Any, days: int = 30) -> dict[str, Any]:
+    """Analyses per day, verdicts, processing times and the model performance table, for what ``user`` sees."""
+    jobs = AnalysisJob.objects.visible_to(user)
+    since = timezone.now() - timedelta(days=days)
+    per_day = {
+        row["day"]: row["n"]
+        for row in jobs.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
+        .values("day").annotate(n=Count("pk")).order_by("day")
+    }
+    today = timezone.localdate()
+    series = [{"day": today - timedelta(days=i), "count": per_day.get(today - timedelta(days=i), 0)}
+              for i in range(days - 1, -1, -1)]
+    peak = max((d["count"] for d in series), default=0) or 1
+    for d in series:
+        d["pct"] = round(100 * d["count"] / peak)
+
+    results = AnalysisResult.objects.filter(job__in=jobs)
+    counts = {row["prediction"]: row["n"] for row in results.values("prediction").annotate(n=Count("pk"))}
+    total_results = sum(counts.values())
+    verdicts = [{"prediction": p.value, "count": counts.get(p.value, 0),
+                 "pct": round(100 * counts.get(p.value, 0) / total_results) if total_results else 0}
+                for p in Prediction]
+
+    times = [float(t) for t in results.filter(processing_time__isnull=False)
+             .order_by("-created_at").values_list("processing_time", flat=True)[:1000]]
+    by_type = list(results.values("job__file_type").annotate(n=Count("pk"), mean=Avg("processing_time"),
+                                                             worst=Max("processing_time")).order_by("job__file_type"))
+    status_counts = {row["status"]: row["n"] for row in jobs.values("status").annotate(n=Count("pk"))}
+
+    latest: dict[str, ModelPerformance] = {}
+    for row in ModelPerformance.objects.order_by("model_name", "-test_date"):
+        latest.setdefault(row.model_name, row)
+    return {
+        "days": days,
+        "series": series,
+        "total_jobs": sum(status_counts.values()),
+        "status_counts": [{"status": s.value, "count": status_counts.get(s.value, 0)} for s in JobStatus],
+        "verdicts": verdicts,
+        "total_results": total_results,
+        "processing": {"n": len(times), "mean": sum(times) / len(times) if times else None,
+                       "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95),
+                       "by_type": by_type},
+        "model_performance": list(latest.values()),
+    }
+
+
+def _check(fn: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        ok = True
+    except Exception as exc:  # noqa: BLE001 - a health page reports every failure, it never raises
+        logger.warning("health check %s failed: %s", getattr(fn, "__name__", fn), exc)
+        detail, ok = f"{type(exc).__name__}: {exc}", False
+    return {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _database() -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+        cur.fetchone()
+    return f"{connection.vendor} ({connection.settings_dict.get('NAME')!s:.60})" if connection.vendor == "sqlite" \
+        else connection.vendor
+
+
+def _redis() -> str:
+    url = getattr(settings, "REDIS_URL", None)
+    if not url:
+        return "not configured: in-memory cache and channel layer (single process)"
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    client.ping()
+    info = client.info("memory")
+    return f"answers PING; {info.get('used_memory_human', '?')} used"
+
+
+def _storage() -> dict[str, Any]:
+    stored = AnalysisJob.objects.aggregate(n=Count("asset", distinct=True))["n"]
+    from ..models import MediaAsset
+
+    size = MediaAsset.objects.aggregate(total=Sum("size"))["total"] or 0
+    out: dict[str, Any] = {"backend": type(default_storage).__name__, "assets_bytes": size, "assets": stored}
+    try:
+        root = default_storage.path("")
+    except NotImplementedError:
+        return out
+    usage = shutil.disk_usage(root)
+    out.update(free_bytes=usage.free, total_bytes=usage.total, used_pct=round(100 * usage.used / usage.total))
+    return out
+
+
+def _queue_depth() -> dict[str, Any]:
+    from config.celery import app
+
+    depths: dict[str, Any] = {}
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
+        channel = conn.default_channel
+        for queue in ("analysis", "maintenance"):
+            depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+    return depths
+
+
+def _workers() -> list[str]:
+    from config.celery import app
+
+    replies = app.control.inspect(timeout=1.0).ping() or {}
+    return sorted(replies)
+
+
+def health() -> dict[str, Any]:
+    """Database, Redis, broker queue depth, workers alive (Celery ping, 1 s) and storage; never raises."""
+    jobs = {row["status"]: row["n"] for row in AnalysisJob.objects.values("status").annotate(n=Count("pk"))}
+    checks = {
+        "database": _check(_database),
+        "redis": _check(_redis),
+        "queue": _check(_queue_depth),
+        "workers": _check(_workers),
+        "storage": _check(_storage),
+    }
+    if checks["workers"]["ok"] and not checks["workers"]["detail"]:
+        checks["workers"]["ok"] = False  # the broker answered but nobody replied to the ping
+    return {"checks": checks, "jobs": {s.value: jobs.get(s.value, 0) for s in JobStatus},
+            "checked_at": timezone.now()}
