@@ -19,6 +19,8 @@ urlpatterns = [
 if settings.SERVE_STATIC:  # the embedded default (scripts/start.sh) has no web server in front
     urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATIC_ROOT}))
 
+urlpatterns.append(path("", include("analysis.web.urls")))  # the dashboard, last: it owns "/"
+
 # JSON error bodies for anything Django answers itself (unknown URL, crash) in production.
 handler404 = "analysis.api.errors.json_404"
 handler500 = "analysis.api.errors.json_500"
