@@ -43,6 +43,8 @@ SCENE_BUDGET = 12
 #: Mean absolute difference of 32x18 grey thumbnails (0-255) above which two moments are a different scene.
 SCENE_THRESHOLD = 28.0
 SCENE_STEP = 0.25
+#: Long side of the copy face crops are taken from (1080p stays full size; 4K is halved).
+CROP_SIDE = 1920
 
 Progress = Callable[[str, int, int], None]
 
@@ -55,6 +57,16 @@ class VideoFrame:
     t: float  # seconds from the start of the video stream (PTS based)
     rgb: np.ndarray
     scene_change: bool = False
+    #: The same frame at up to ``CROP_SIDE`` (``None`` when ``rgb`` already is full size): face crops come from
+    #: it, because the face model reads a small face upscaled from 1024 px as "blurry, so fake".
+    hires: np.ndarray | None = None
+
+    @property
+    def crop_source(self) -> tuple[np.ndarray, float]:
+        """(image to crop faces from, its pixels per ``rgb`` pixel)."""
+        if self.hires is None:
+            return self.rgb, 1.0
+        return self.hires, self.hires.shape[1] / self.rgb.shape[1]
 
 
 @dataclass(frozen=True)
@@ -164,11 +176,18 @@ def decode_video(
     report: Progress | None = None,
     *,
     max_samples: int = MAX_SAMPLES,
+    inspect: Callable[[VideoFrame], VideoFrame] | None = None,
 ) -> DecodedVideo:
-    """Decode the sampled frames of the first video stream. Raises ``DetectionError`` subclasses on bad input."""
+    """Decode the sampled frames of the first video stream. Raises ``DetectionError`` subclasses on bad input.
+
+    ``inspect`` sees each sampled frame as soon as it is decoded and returns what to keep: the video pipeline
+    finds faces and cuts their crops from the high-resolution copy there, then drops that copy, so memory holds
+    one full-size frame at a time instead of all of them.
+    """
     import time
 
     import av
+    import cv2
 
     t0 = time.perf_counter()
     try:
@@ -237,8 +256,18 @@ def decode_video(
                 if not scene:
                     sampler.next_t += sampler.step * max(1, math.floor((t - sampler.next_t) / sampler.step) + 1)
                 tw, th = _fit(fw, fh, cfg.analysis_side)
-                rgb = frame.reformat(width=tw, height=th, format="rgb24").to_ndarray()
-                kept.append(VideoFrame(decoded - 1, t, _upright(rgb, rotation), scene))
+                # the high-resolution copy only exists for an inspector to cut face crops from and drop
+                cw, ch = _fit(fw, fh, max(cfg.analysis_side, CROP_SIDE)) if inspect is not None else (tw, th)
+                if (cw, ch) == (tw, th):
+                    rgb = frame.reformat(width=tw, height=th, format="rgb24").to_ndarray()
+                    vf = VideoFrame(decoded - 1, t, _upright(rgb, rotation), scene)
+                else:
+                    big = _upright(frame.reformat(width=cw, height=ch, format="rgb24").to_ndarray(), rotation)
+                    small = cv2.resize(
+                        big, (big.shape[1] * tw // cw, big.shape[0] * tw // cw), interpolation=cv2.INTER_AREA
+                    )
+                    vf = VideoFrame(decoded - 1, t, small, scene, hires=big)
+                kept.append(inspect(vf) if inspect is not None else vf)
                 if sampler.long and sampler.duration is None and len(kept) > max_samples - sampler.scene_budget:
                     grid = [f for f in kept if not f.scene_change]
                     drop = {id(f) for f in grid[1::2]}

@@ -147,20 +147,22 @@ def _external(params: dict[str, Any]) -> list[dict[str, Any]]:
     from ..config import AnalysisConfig
     from ..decode.video import decode_video
     from ..video.aggregate import VideoFusionParams, track_logit
-    from ..video.pipeline import detect_and_track, score_tracks
+    from ..video.stage import FaceStage, score_tracks
     from ..video.tracking import major_tracks
 
     vp = VideoFusionParams(
         params["k_frac"], params["coef"]["topk_logit"], params["coef"]["std_logit"], params["intercept"], 0.35, 0.65
     )
     det: Any = __import__("detection.registry", fromlist=["get"]).get("face_manipulation")
+    det.ensure_loaded()
     out = []
     for path in sorted((data_root() / "video").rglob("*.mp4")):
         data = path.read_bytes()
         cfg = AnalysisConfig()
-        v = decode_video(data, "mp4", "video/mp4", "", cfg)
-        tracks = detect_and_track(v, cfg, lambda *_: None)
-        score_tracks(v, tracks, det, lambda *_: None)
+        stage = FaceStage(cfg, det.input_size, lambda *_: None)
+        v = decode_video(data, "mp4", "video/mp4", "", cfg, inspect=stage)
+        tracks = stage.tracks(v.frames)
+        score_tracks(tracks, det, lambda *_: None)
         majors = major_tracks(tracks)
         z = max((track_logit([d.logit for d in t.dets], vp) for t in majors), default=None)
         out.append(

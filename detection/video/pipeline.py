@@ -24,13 +24,13 @@ import numpy as np
 from .. import __version__, registry
 from ..config import AnalysisConfig
 from ..decode.sniff import Sniffed
-from ..decode.video import DecodedVideo, decode_video
+from ..decode.video import decode_video
 from ..detectors._effnet import heatmap_png
-from ..faces import aligned_crop, detect_faces
-from ..types import Analysis, DetectorResult, Face, FeatureMap, Finding, MediaInfo, Prediction
+from ..types import Analysis, DetectorResult, FeatureMap, Finding, MediaInfo, Prediction
 from . import evidence as ev
 from .aggregate import load_video_params, track_features, track_logit
-from .tracking import Track, landmark_jitter, major_tracks, temporal_artifacts, track_faces
+from .stage import FaceStage, score_tracks
+from .tracking import landmark_jitter, major_tracks, temporal_artifacts
 
 if TYPE_CHECKING:
     from ..audio import AudioPart
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 DETECTOR = "face_manipulation"
-BATCH = 16
 HIGH = 0.7
 
 
@@ -61,30 +60,6 @@ def _face_detector() -> FaceManipulationDetector:
     det = registry.get(DETECTOR)
     det.ensure_loaded()
     return det  # type: ignore[return-value]
-
-
-def detect_and_track(video: DecodedVideo, cfg: AnalysisConfig, report: Progress) -> list[Track]:
-    per_frame: list[list[Face]] = []
-    n = len(video.frames)
-    for i, f in enumerate(video.frames):
-        per_frame.append(detect_faces(f.rgb, min_size=cfg.min_face_size, max_faces=cfg.max_faces))
-        report("faces", i + 1, n)
-    return track_faces(per_frame, [f.t for f in video.frames])
-
-
-def score_tracks(video: DecodedVideo, tracks: list[Track], det: FaceManipulationDetector, report: Progress) -> None:
-    """Fill every detection's logit and calibrated score; crops go through the network in batches."""
-    size = det.input_size
-    todo = [d for tr in tracks for d in tr.dets]
-    total = len(todo)
-    report(f"detector:{DETECTOR}", 0, max(1, total))
-    for s in range(0, total, BATCH):
-        chunk = todo[s : s + BATCH]
-        crops = [aligned_crop(video.frames[d.frame].rgb, d.face, size, 1.0) for d in chunk]
-        logits, scores = det.score_crops(crops)
-        for d, z, p in zip(chunk, logits, scores, strict=True):
-            d.logit, d.score = float(z), float(p)
-        report(f"detector:{DETECTOR}", min(total, s + BATCH), total)
 
 
 def _audio(data: bytes, kind: Sniffed, sha: str, cfg: AnalysisConfig, report: Progress) -> AudioPart | None:
@@ -136,18 +111,18 @@ def analyze_video(
     data: bytes, kind: Sniffed, sha: str, cfg: AnalysisConfig, report: Progress, *, started: float
 ) -> Analysis:
     timings: dict[str, float] = {}
-    video = decode_video(data, kind.format, kind.mime, sha, cfg, report)
-    timings["decode"] = time.perf_counter() - started
+    det = _face_detector()
+    stage = FaceStage(cfg, det.input_size, report)
+    video = decode_video(data, kind.format, kind.mime, sha, cfg, report, inspect=stage)
+    t = time.perf_counter()
+    tracks = stage.tracks(video.frames)
+    timings["faces"] = stage.seconds + time.perf_counter() - t
+    timings["decode"] = time.perf_counter() - started - timings["faces"]
     report("decode", 1, 1)
 
     t = time.perf_counter()
-    tracks = detect_and_track(video, cfg, report)
-    timings["faces"] = time.perf_counter() - t
-
-    t = time.perf_counter()
     params = load_video_params()
-    det = _face_detector()
-    score_tracks(video, tracks, det, report)
+    score_tracks(tracks, det, report)
     majors = major_tracks(tracks)
     summaries: list[dict[str, Any]] = []
     for tr in tracks:
@@ -182,8 +157,7 @@ def analyze_video(
     cams: list[np.ndarray] | None = None
     maps: list[FeatureMap] = []
     if cfg.detailed and picks:
-        size = det.input_size
-        crops = [aligned_crop(video.frames[tr.dets[i].frame].rgb, tr.dets[i].face, size, 1.0) for tr, i in picks]
+        crops = [c for tr, i in picks if (c := tr.dets[i].crop) is not None]
         _logits, cam_arr = det.explain_crops(crops)
         cams = list(cam_arr)
         for (tr, i), crop, cam in zip(picks, crops, cams, strict=True):

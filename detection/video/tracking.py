@@ -33,6 +33,7 @@ class Detection:
     face: Face
     logit: float = 0.0
     score: float = 0.0
+    crop: np.ndarray | None = None  # the aligned face crop the model scores
 
 
 @dataclass
@@ -53,8 +54,10 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _cost(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float | None:
-    """Association cost, or ``None`` when the boxes cannot be the same face."""
+def _cost(a: tuple[int, int, int, int], b: tuple[int, int, int, int], gap: float = 0.0) -> float | None:
+    """Association cost, or ``None`` when the boxes cannot be the same face. ``gap`` is how many seconds ago
+    the track was last seen: a face may move further between samples a second apart (long clips) or after
+    being missed for a while, so the reach grows with it (up to 4x)."""
     wa, wb = max(1, a[2] - a[0]), max(1, b[2] - b[0])
     if max(wa, wb) / min(wa, wb) > MAX_SCALE:
         return None
@@ -62,7 +65,7 @@ def _cost(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float |
     ca = ((a[0] + a[2]) / 2, (a[1] + a[3]) / 2)
     cb = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
     dist = math.hypot(ca[0] - cb[0], ca[1] - cb[1]) / ((wa + wb) / 2)
-    if o < MIN_IOU and dist > MAX_CENTRE:
+    if o < MIN_IOU and dist > MAX_CENTRE * min(4.0, 1.0 + 2.0 * gap):
         return None
     return (1.0 - o) + dist
 
@@ -74,7 +77,7 @@ def track_faces(per_frame: list[list[Face]], times: list[float]) -> list[Track]:
         pairs: list[tuple[float, int, int]] = []
         for ti, tr in enumerate(tracks):
             for di, face in enumerate(faces):
-                c = _cost(tr.last.face.box, face.box)
+                c = _cost(tr.last.face.box, face.box, times[fi] - tr.last.t)
                 if c is not None:
                     pairs.append((c, ti, di))
         pairs.sort()
@@ -98,7 +101,7 @@ def major_tracks(tracks: list[Track]) -> list[Track]:
     if not tracks:
         return []
     longest = max(len(t.dets) for t in tracks)
-    need = min(3, longest, max(1, math.ceil(0.2 * longest)))
+    need = min(3, longest, max(2, math.ceil(0.2 * longest)))
     return [t for t in tracks if len(t.dets) >= need]
 
 

@@ -256,3 +256,16 @@ def test_a_dfdc_video_gets_a_face_score() -> None:
     a = analyze(clip)
     assert a.media.width and a.media.duration
     assert a.evidence["tracks"]
+
+
+def test_the_cli_prints_duration_tracks_and_timeline(
+    face_clip: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from detection.__main__ import main
+
+    p = tmp_path / "clip.mp4"
+    p.write_bytes(face_clip)
+    assert main(["analyze", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "video mp4 480x360, 2.00 s" in out
+    assert "track 0:" in out and "timeline: " in out and "face part:" in out
