@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from accounts.roles import Capability, has
 
 from . import services
-from .models import AnalysisJob, AnalysisResult, MediaAsset, ModelPerformance, SystemLog
+from .exceptions import ServiceError
+from .models import ACTIVE_STATUSES, AnalysisJob, AnalysisResult, JobStatus, MediaAsset, ModelPerformance, SystemLog
 
 
 class ReadMostlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -32,36 +34,102 @@ class ReadMostlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return has(request.user, Capability.MANAGE_USERS)
 
 
+class ResultInline(admin.StackedInline):  # type: ignore[type-arg]
+    model = AnalysisResult
+    can_delete = False
+    extra = 0
+    fields = ["prediction", "confidence", "fake_probability", "reason", "models_used", "processing_time",
+              "engine_version", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(AnalysisJob)
 class AnalysisJobAdmin(ReadMostlyAdmin):
-    list_display = ["id", "file_name", "user", "status", "priority", "progress", "created_at", "attempts"]
-    list_filter = ["status", "priority", "file_type"]
-    search_fields = ["id", "file_name", "file_sha256", "user__username"]
-    actions = ["cancel"]
+    list_display = ["id", "file_name", "user", "file_type", "status", "verdict", "priority", "progress",
+                    "created_at", "attempts", "error_code"]
+    list_filter = ["status", "priority", "file_type", "result__prediction", "created_at"]
+    search_fields = ["id", "file_name", "file_sha256", "user__username", "error_code"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user", "result"]
+    inlines = [ResultInline]
+    actions = ["cancel", "requeue"]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return AnalysisJob.objects.visible_to(request.user).select_related("user")
+        return AnalysisJob.objects.visible_to(request.user).select_related("user", "result")
 
-    @admin.action(description="Cancel the selected jobs")
+    @admin.display(description="verdict", ordering="result__prediction")
+    def verdict(self, job: AnalysisJob) -> str:
+        result = getattr(job, "result", None) if job.status == JobStatus.COMPLETED else None
+        return f"{result.prediction} ({float(result.confidence):.2f})" if result is not None else "–"
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return has(request.user, Capability.CANCEL)
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return has(request.user, Capability.MANAGE_USERS)
+
+    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
     def cancel(self, request: HttpRequest, queryset: Any) -> None:
-        for job in queryset.filter(status__in=["pending", "queued", "processing"]):
-            services.cancel_job(job, user=request.user, request=request)
+        done = 0
+        for job in queryset.filter(status__in=ACTIVE_STATUSES):
+            try:
+                services.cancel_job(job, user=request.user, request=request)
+                done += 1
+            except ServiceError as exc:
+                self.message_user(request, f"{job.pk}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Cancelled {done} job(s).")
+
+    @admin.action(description="Requeue: re-send waiting jobs, re-submit failed or cancelled ones",
+                  permissions=["requeue"])
+    def requeue(self, request: HttpRequest, queryset: Any) -> None:
+        """Pending/queued jobs go to the broker again (services.enqueue; a claim makes a duplicate harmless);
+        failed and cancelled ones become a new job on the same stored file for the same owner."""
+        resent = resubmitted = 0
+        for job in queryset.select_related("asset", "user"):
+            if job.status in (JobStatus.PENDING, JobStatus.QUEUED):
+                resent += int(services.enqueue(str(job.pk), job.priority))
+            elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                try:
+                    services.submit_analysis(job.user, asset=job.asset, options=job.options,
+                                             metadata={**job.metadata, "requeued_from": str(job.pk)}, request=request)
+                    resubmitted += 1
+                except Exception as exc:  # noqa: BLE001 - report per job (e.g. the owner may no longer submit)
+                    self.message_user(request, f"{job.pk}: {exc}", messages.WARNING)
+        self.message_user(request, f"Re-sent {resent} waiting job(s); re-submitted {resubmitted} as new job(s).")
 
 
 @admin.register(AnalysisResult)
 class AnalysisResultAdmin(ReadMostlyAdmin):
-    list_display = ["job", "prediction", "confidence", "engine_version", "created_at"]
-    list_filter = ["prediction"]
+    """Read-only: a verdict is written once by complete_job and never edited."""
+
+    list_display = ["job", "prediction", "confidence", "fake_probability", "reason", "processing_time",
+                    "engine_version", "created_at", "dashboard_link"]
+    list_filter = ["prediction", "reason", "engine_version", "job__file_type"]
+    search_fields = ["job__id", "job__file_name", "job__file_sha256", "job__user__username"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in AnalysisResult._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         visible = AnalysisJob.objects.visible_to(request.user)
         return AnalysisResult.objects.filter(job__in=visible).select_related("job")
 
+    @admin.display(description="dashboard")
+    def dashboard_link(self, result: AnalysisResult) -> str:
+        return format_html('<a href="/jobs/{}/">open</a>', result.job_id)
+
 
 @admin.register(MediaAsset)
 class MediaAssetAdmin(ReadMostlyAdmin):
     list_display = ["file_name", "owner", "kind", "format", "size", "sha256", "created_at"]
+    list_filter = ["kind", "format", "created_at"]
     search_fields = ["file_name", "sha256", "owner__username"]
+    readonly_fields = [f.name for f in MediaAsset._meta.fields]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return MediaAsset.objects.visible_to(request.user)
@@ -69,7 +137,10 @@ class MediaAssetAdmin(ReadMostlyAdmin):
 
 @admin.register(ModelPerformance)
 class ModelPerformanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["model_name", "version", "dataset_name", "accuracy", "f1_score", "roc_auc", "test_date"]
+    list_display = ["model_name", "version", "dataset_name", "accuracy", "precision_score", "recall", "f1_score",
+                    "roc_auc", "test_date"]
+    list_filter = ["model_name", "version", "dataset_name"]
+    search_fields = ["model_name", "version", "dataset_name"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return has(request.user, Capability.MANAGE_USERS)
@@ -83,8 +154,10 @@ class ModelPerformanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class SystemLogAdmin(ReadMostlyAdmin):
     view_capability = Capability.VIEW_AUDIT
     list_display = ["created_at", "level", "event", "user", "ip_address", "message"]
-    list_filter = ["event", "level"]
-    search_fields = ["message", "user__username", "ip_address"]
+    list_filter = ["event", "level", "created_at"]
+    search_fields = ["message", "user__username", "ip_address", "module"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in SystemLog._meta.fields]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the audit trail is append-only
