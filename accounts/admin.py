@@ -34,7 +34,7 @@ class RoleManagedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(User)
 class UserAdmin(RoleManagedAdmin, BaseUserAdmin):  # type: ignore[misc]
     list_display = ["username", "email", "role", "is_active", "is_staff", "last_login", "created_at"]
-    list_filter = ["role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "is_staff", "is_superuser"]
     search_fields = ["username", "email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -48,12 +48,16 @@ class UserAdmin(RoleManagedAdmin, BaseUserAdmin):  # type: ignore[misc]
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(RoleManagedAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = ["name", "user", "prefix", "active", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at", "user__role"]
     search_fields = ["name", "prefix", "user__username"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     fields = ["user", "name", "expires_at", "prefix", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke"]
+
+    @admin.display(boolean=True, description="active")
+    def active(self, key: ApiKey) -> bool:
+        return key.is_active
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
@@ -71,7 +75,10 @@ class ApiKeyAdmin(RoleManagedAdmin):
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         from analysis import audit
 
+        revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
             key.revoke()
+            revoked += 1
             audit.record("api_key_revoked", f"API key {key.name!r} ({key.prefix}) revoked", request=request,
                          key_id=key.pk, prefix=key.prefix)
+        self.message_user(request, f"Revoked {revoked} key(s).")
