@@ -269,3 +269,35 @@ def test_the_cli_prints_duration_tracks_and_timeline(
     out = capsys.readouterr().out
     assert "video mp4 480x360, 2.00 s" in out
     assert "track 0:" in out and "timeline: " in out and "face part:" in out
+
+
+def test_a_scene_cut_in_a_long_clip_gets_its_own_sample() -> None:
+    dark = [np.full((48, 64, 3), 20, np.uint8)] * 170
+    light = [np.full((48, 64, 3), 230, np.uint8)] * 170
+    v = decode_video(encode(dark + light, fps=10), "mp4", "video/mp4", "x", AnalysisConfig())  # 34 s
+    cuts = [f for f in v.frames if f.scene_change]
+    assert len(cuts) == 1 and 17.0 <= cuts[0].t <= 17.6
+
+
+def test_variable_frame_rate_is_sampled_by_presentation_time() -> None:
+    buf = io.BytesIO()
+    c = av.open(buf, "w", format="mp4")
+    s = c.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    s.time_base = Fraction(1, 1000)
+    s.codec_context.time_base = Fraction(1, 1000)
+    # 2 s of frames every 20 ms, then 2 s of frames every 200 ms
+    stamps = [i * 20 for i in range(100)] + [2000 + i * 200 for i in range(10)]
+    for i, ms in enumerate(stamps):
+        f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i % 255, np.uint8), format="rgb24")
+        f.pts, f.time_base = ms, Fraction(1, 1000)
+        for p in s.encode(f):
+            c.mux(p)
+    for p in s.encode():
+        c.mux(p)
+    c.close()
+    v = decode_video(buf.getvalue(), "mp4", "video/mp4", "x", AnalysisConfig())
+    ts = [f.t for f in v.frames]
+    assert v.frames_decoded == 110
+    assert ts[-1] >= 3.5  # the sparse second half is sampled by time, not squeezed out by frame count
+    assert max(np.diff(ts)) <= 0.25
