@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.roles import Capability, has
 from detection.decode import sniff
+from notifications.services import job_finished as notify_job_finished
 
 from . import audit, events
 from .exceptions import Conflict, RejectedUpload, ServiceError
@@ -345,6 +346,7 @@ def complete_job(job_id: str, analysis: dict[str, Any]) -> AnalysisResult | None
         job.save(update_fields=["status", "progress", "stage", "completed_at", "estimated_completion",
                                 "heartbeat_at", "updated_at"])
         events.announce(job_id)
+        notify_job_finished(job_id)  # in-app, email, webhooks: after the commit, from a Celery task
     logger.info("job %s completed: %s (%.4f)", job_id, prediction, confidence)
     return result
 
@@ -365,6 +367,7 @@ def fail_job(job_id: str, code: str, message: str) -> bool:
     if done:
         logger.info("job %s failed: %s", job_id, code)
         events.announce(job_id)
+        notify_job_finished(job_id)
     return bool(done)
 
 
@@ -412,6 +415,7 @@ def reap_stale_jobs(now: datetime | None = None) -> dict[str, int]:
                 counts["failed"] += 1
                 logger.warning("job %s failed after %s lost workers", job_id, attempts)
                 events.announce(job_id)
+                notify_job_finished(job_id)
         elif still_stale.update(status=JobStatus.QUEUED, queued_at=now, updated_at=now, heartbeat_at=None,
                                 worker="", stage=""):
             counts["requeued"] += 1
