@@ -150,20 +150,24 @@ class AnalysisDetailView(APIView):
 class AnalysisResultsView(APIView):
     @extend_schema(
         tags=["Analysis"], operation_id="analysis_results", summary="Get analysis results",
-        description="The verdict with evidence and provenance. format=json here; pdf and csv come with reports. "
+        description="The verdict with evidence and provenance (format=json), or the same result as a PDF or CSV "
+                    "report (a download, audited; see reports/). "
                     "409 while the job is not completed (code results_not_ready, or the failure code).",
         parameters=[JOB_ID, OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "pdf", "csv"],
                                              default="json")],
-        responses={200: AnalysisResultSerializer, 400: E400, 401: E401, 404: E404, 409: E409},
+        responses={(200, "application/json"): AnalysisResultSerializer,
+                   (200, "application/pdf"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR,
+                   400: E400, 401: E401, 404: E404, 409: E409},
     )
-    def get(self, request: Request, jobId: str) -> Response:
+    def get(self, request: Request, jobId: str) -> Any:
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "pdf", "csv"):
             raise ServiceError(f"format must be json, pdf or csv, not {fmt!r}.", code="invalid_request")
         job = visible_job(request, jobId)
         if fmt != "json":
-            raise ServiceError(f"{fmt} reports are not available on this server yet; use format=json.",
-                               code="format_unavailable")
+            from reports.api.views import job_export_response
+
+            return job_export_response(request, job, fmt)
         if job.status != JobStatus.COMPLETED:
             if job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 raise Conflict(f"The analysis {job.status}: {job.error_message}", code=job.error_code or job.status)
