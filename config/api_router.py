@@ -7,4 +7,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("analysis.api.urls")),
+    path("", include("reports.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
