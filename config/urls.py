@@ -21,6 +21,8 @@ if settings.SERVE_STATIC:  # the embedded default (scripts/start.sh) has no web 
 
 urlpatterns.append(path("", include("analysis.web.urls")))  # the dashboard, last: it owns "/"
 
-# JSON error bodies for anything Django answers itself (unknown URL, crash) in production.
-handler404 = "analysis.api.errors.json_404"
+# JSON error bodies for anything Django answers itself (unknown URL, crash) in production; dashboard pages get
+# an HTML 404/403 (analysis.web.views.not_found delegates to json_404 for /api/, /sse/ and JSON clients).
+handler404 = "analysis.web.views.not_found"
+handler403 = "analysis.web.views.forbidden"
 handler500 = "analysis.api.errors.json_500"
