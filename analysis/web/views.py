@@ -201,3 +201,23 @@ def models(request: HttpRequest) -> HttpResponse:
 @login_required
 def health(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/health.html", {"h": stats.health(), "nav": "health"})
+
+
+API_PREFIXES = ("/api/", "/sse/", "/ws/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: the API keeps its JSON body; a person in the dashboard gets a page (same 404 either way)."""
+    from ..api.errors import json_404
+
+    if request.path.startswith(API_PREFIXES) or "application/json" in request.headers.get("Accept", ""):
+        return json_404(request, exception)
+    return render(request, "dashboard/404.html", {}, status=404)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler403 for dashboard pages (an auditor posting an upload, say)."""
+    if request.path.startswith(API_PREFIXES):
+        return JsonResponse({"error": "You do not have permission to perform this action.",
+                             "code": "permission_denied"}, status=403)
+    return render(request, "dashboard/403.html", {"message": str(exception or "")}, status=403)

@@ -207,3 +207,11 @@ def test_models_and_health_pages_show_status(alice: Any) -> None:
     assert "fusion" in models and "sha256" in models
     health = client.get("/health/").content.decode()
     assert "Database: OK" in health and "celery@test" in health and "analysis queue" in health
+
+
+@pytest.mark.django_db
+def test_a_missing_dashboard_page_is_an_html_404_and_the_api_keeps_json(bob: Any) -> None:
+    page = logged_in(bob).get("/jobs/00000000-0000-0000-0000-000000000000/")
+    assert page.status_code == 404 and b"Not found" in page.content and page["Content-Type"].startswith("text/html")
+    api = logged_in(bob).get("/api/v2/no-such-thing")
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
