@@ -34,7 +34,8 @@ def timeline_svg(timeline: dict[str, Any] | None, threshold: float = 0.5) -> str
                  'stroke="#c62828" stroke-dasharray="4 3"/>')
     for i in range(5):
         t = t_max * i / 4
-        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 10}" text-anchor="middle">{t:.1f} s</text>')
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
+        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 10}" text-anchor="{anchor}">{t:.1f} s</text>')
     if timeline.get("kind") == "audio":  # windows as bars
         for p in points:
             if p["score"] is None:
