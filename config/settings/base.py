@@ -187,6 +187,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "uploads": env.rate("THROTTLE_UPLOADS", "60/min"),
         "uploads_ip": env.rate("THROTTLE_UPLOADS_IP", "120/min"),
         "auth": env.rate("THROTTLE_AUTH", "20/min"),
+        "reports": env.rate("THROTTLE_REPORTS", "30/min"),  # PDF/CSV exports and POST /reports, per user
     },
     "NUM_PROXIES": NUM_PROXIES,
     # ``format`` is the documented results query parameter (json|pdf|csv), not DRF's renderer override.
