@@ -127,12 +127,14 @@ def audio_timeline(result: AnalysisResult) -> dict[str, Any] | None:
                         if m.get("layer") == "spectrogram"), None)
     if not windows and not spectrogram:
         return None
-    end = max((float(w["end"]) for w in windows), default=0.0) or _num(result.media_info.get("duration")) or 1.0
+    # the spectrogram spans the whole file: the axis does too, even when the last window ends earlier
+    end = max([float(w["end"]) for w in windows] + [_num(result.media_info.get("duration")) or 0.0]) or 1.0
     bars = []
     for w in windows:
         score = _num(w.get("score")) or 0.0
         bars.append({"x": round(CHART_W * float(w["start"]) / end, 1),
                      "w": max(1.0, round(CHART_W * (float(w["end"]) - float(w["start"])) / end, 1)),
+                     "x2": round(CHART_W * float(w["end"]) / end, 1),
                      "h": round(CHART_H * score, 1), "y": round(CHART_H - CHART_H * score, 1), "score": score,
                      "start": w["start"], "end": w["end"], "fake": score >= 0.5})
     return {"width": CHART_W, "height": CHART_H, "bars": bars, "spectrogram": spectrogram, "duration": end,

@@ -126,9 +126,17 @@ def _queue_depth() -> dict[str, Any]:
     depths: dict[str, Any] = {}
     with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=1)
-        channel = conn.default_channel
         for queue in ("analysis", "maintenance"):
-            depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            channel = conn.channel()
+            try:
+                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            except conn.channel_errors as exc:
+                # Redis has no key for an empty queue and answers NOT_FOUND: nothing is waiting
+                if "NOT_FOUND" not in str(exc) and "404" not in str(exc):
+                    raise
+                depths[queue] = 0
+            finally:
+                channel.close()
     return depths
 
 
