@@ -4,10 +4,10 @@
 
 1. ``../shared/data/video`` (rows of ``MANIFEST-images.csv`` under ``video/``): each file through ``analyze()``.
    Only four clips (3 fake, 1 real): a sanity check, not a measurement.
-2. Clips assembled from ``faces/dfdc-faces224`` **test fold** crops (``detection.training.data.split``; the face
-   model and the video aggregation never fitted on it... except that the aggregation's cross-validation also
-   saw this fold: see ``weights/video_fusion.md``): each crop on a reflected border, drifting and slightly
-   zooming over ``--seconds`` at 10 fps, encoded with x264 (CRF 23) into an MP4, then ``analyze()``.
+2. Clips assembled from ``faces/dfdc-faces224`` **test fold** crops (``detection.training.data.split``): the face
+   model never trained on that fold, but the video aggregation's cross-validation did see it as still clips
+   (see ``weights/video_fusion.md``). Each crop on a reflected border, drifting, turning and slightly zooming
+   over ``--seconds`` at 10 fps, encoded with x264 (CRF 23) into an MP4, then ``analyze()``.
 Reports AUC of the clip's face score and of the final ``fake_probability``, and the verdict counts.
 """
 

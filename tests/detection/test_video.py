@@ -301,3 +301,22 @@ def test_variable_frame_rate_is_sampled_by_presentation_time() -> None:
     assert v.frames_decoded == 110
     assert ts[-1] >= 3.5  # the sparse second half is sampled by time, not squeezed out by frame count
     assert max(np.diff(ts)) <= 0.25
+
+
+@pytest.mark.parametrize(
+    ("fmt", "codec", "kind"),
+    [
+        ("mov", "libx264", "mov"),
+        ("matroska", "libx264", "mkv"),
+        ("avi", "mpeg4", "avi"),
+        ("webm", "libvpx-vp9", "webm"),
+    ],
+)
+def test_common_containers_are_sniffed_and_decoded(fmt: str, codec: str, kind: str) -> None:
+    from detection.decode.sniff import sniff
+
+    clip = encode(noise_frames(5, (64, 48)), fps=5, fmt=fmt, codec=codec)
+    sniffed = sniff(clip[:64])
+    assert sniffed is not None and sniffed.kind == "video" and sniffed.format == kind
+    v = decode_video(clip, sniffed.format, sniffed.mime, "x", AnalysisConfig())
+    assert len(v.frames) == 5 and (v.width, v.height) == (64, 48)
