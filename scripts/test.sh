@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# Browser tests (tests/dashboard/test_browser.py) drive Debian's Chromium; they skip without it. Installing it
+# takes ~17 s once (never `playwright install`); skipped when it is there, or without root and apt-get.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+    || echo "== could not install chromium: the browser tests will be skipped"
+fi
 .venv/bin/python -m pytest "$@"
 pg_url="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deepfake}"
 redis_url="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
