@@ -16,11 +16,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from accounts.permissions import require
 from accounts.roles import Capability
-from analysis.api.errors import BadRequestSerializer, ErrorSerializer
+from analysis.api.errors import BadRequestSerializer, ErrorSerializer, TooManyRequestsSerializer
 from analysis.exceptions import Conflict
 from analysis.models import AnalysisJob, JobStatus
 from analysis.services import sanitize_filename
@@ -41,6 +42,7 @@ E401 = OpenApiResponse(ErrorSerializer, "Authentication required")
 E403 = OpenApiResponse(ErrorSerializer, "The account's role does not allow this")
 E404 = OpenApiResponse(ErrorSerializer, "Resource not found (or not yours)")
 E409 = OpenApiResponse(ErrorSerializer, "The job or report is not ready")
+E429 = OpenApiResponse(TooManyRequestsSerializer, "Rate limit exceeded")
 REPORT_ID = OpenApiParameter("reportId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Report id")
 RESULT_ID = OpenApiParameter("resultId", OpenApiTypes.UUID, OpenApiParameter.PATH,
                              description="The analysis job id (or the result's own id)")
@@ -50,6 +52,12 @@ FILE_RESPONSES: dict[Any, Any] = {
     (200, "application/pdf"): OpenApiTypes.BINARY,
     (200, "text/csv"): OpenApiTypes.STR,
 }
+
+
+class ReportThrottle(UserRateThrottle):
+    """Rendering is the expensive part (a PDF takes ~0.3 s of CPU): exports and report requests per user."""
+
+    scope = "reports"
 
 
 def _uuid_or_404(value: str) -> uuid.UUID:
@@ -90,10 +98,13 @@ def job_export_response(request: Request, job: AnalysisJob, fmt: str) -> HttpRes
 class ResultExportView(APIView):
     permission_classes = [IsAuthenticated, require(Capability.EXPORT)]
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), ReportThrottle()]
+
     @extend_schema(tags=["Reports"], operation_id="results_export", summary="Export one analysis result",
                    description="The result as a JSON, CSV or PDF document (download). 409 until the job completed.",
                    parameters=[RESULT_ID, FORMAT],
-                   responses={**FILE_RESPONSES, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409})
+                   responses={**FILE_RESPONSES, 400: E400, 401: E401, 403: E403, 404: E404, 409: E409, 429: E429})
     def get(self, request: Request, resultId: str) -> HttpResponse:
         query = FormatQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -115,11 +126,14 @@ def visible_report(request: Request, report_id: str) -> Report:
 class ReportCollectionView(APIView):
     permission_classes = [IsAuthenticated, require(Capability.EXPORT)]
 
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), ReportThrottle()]
+
     @extend_schema(tags=["Reports"], operation_id="reports_create", summary="Generate a multi-job report",
                    description="Queued and generated in the background: 202 with the report and a Location to "
                                "poll (GET /reports/{reportId}); download from its download_url once completed.",
                    request=ReportCreateSerializer,
-                   responses={202: ReportSerializer, 400: E400, 401: E401, 403: E403})
+                   responses={202: ReportSerializer, 400: E400, 401: E401, 403: E403, 429: E429})
     def post(self, request: Request) -> Response:
         body = ReportCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
