@@ -26,6 +26,7 @@ from ..config import AnalysisConfig
 from ..decode.sniff import Sniffed
 from ..decode.video import decode_video
 from ..detectors._effnet import heatmap_png
+from ..errors import DetectionError
 from ..types import Analysis, DetectorResult, FeatureMap, Finding, MediaInfo, Prediction
 from . import evidence as ev
 from .aggregate import load_video_params, track_features, track_logit
@@ -68,8 +69,22 @@ def _audio(data: bytes, kind: Sniffed, sha: str, cfg: AnalysisConfig, report: Pr
     except (ImportError, AttributeError) as exc:  # the speech side is optional in a partial install
         logger.warning("audio track not analysed: %s", exc)
         return None
-    part: AudioPart | None = analyze_track(data, kind, sha, cfg, report)
+    try:
+        part: AudioPart | None = analyze_track(data, kind, sha, cfg, report)
+    except DetectionError as exc:
+        # a damaged or over-long audio track must not sink the face analysis: the evidence says why it is missing
+        logger.info("audio track not analysed: %s", exc.code)
+        raise _AudioSkipped(exc.code) from exc
+    except FileNotFoundError as exc:  # an install without the speech weights: same as without the speech side
+        logger.warning("audio track not analysed: %s", exc)
+        raise _AudioSkipped("model_missing") from exc
     return part
+
+
+class _AudioSkipped(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _audio_part(part: AudioPart | None, cfg: AnalysisConfig) -> Part | None:
@@ -173,7 +188,11 @@ def analyze_video(
 
     report("audio", 0, 1)
     t = time.perf_counter()
-    audio = _audio(data, kind, sha, cfg, report) if video.has_audio else None
+    audio_error: str | None = None
+    try:
+        audio = _audio(data, kind, sha, cfg, report) if video.has_audio else None
+    except _AudioSkipped as exc:
+        audio, audio_error = None, f"audio_{exc.code}"
     timings["audio"] = time.perf_counter() - t
     report("audio", 1, 1)
 
@@ -187,7 +206,7 @@ def analyze_video(
         hi = cfg.abstain_high if cfg.abstain_high is not None else params.abstain_high
         pred: Prediction = "unknown" if lo <= p <= hi else ("deepfake" if p > hi else "authentic")
         face_part = Part("face", pred, p, "weak_evidence" if pred == "unknown" else None)
-    speech_part = _audio_part(audio, cfg)
+    speech_part = _audio_part(audio, cfg) if audio_error is None else Part("speech", "unknown", None, audio_error)
     prediction, p_fake, reason = fuse(face_part, speech_part)
     report("fusion", 1, 1)
 
@@ -209,7 +228,7 @@ def analyze_video(
                 for p in (face_part, speech_part)
                 if p is not None
             },
-            "audio": _audio_evidence(audio, cfg, video.has_audio),
+            "audio": _audio_evidence(audio, cfg, video.has_audio, audio_error),
         }
     )
     timings["total"] = time.perf_counter() - started
@@ -331,9 +350,11 @@ def _face_result(
     )
 
 
-def _audio_evidence(audio: AudioPart | None, cfg: AnalysisConfig, has_stream: bool) -> dict[str, Any] | None:
+def _audio_evidence(
+    audio: AudioPart | None, cfg: AnalysisConfig, has_stream: bool, error: str | None = None
+) -> dict[str, Any] | None:
     if audio is None:
-        return {"present": has_stream, "analysed": False, "reason": "not_analysed"} if has_stream else None
+        return {"present": True, "analysed": False, "reason": error or "not_analysed"} if has_stream else None
     spec = audio.spectrogram
     return {
         "present": True,
