@@ -302,6 +302,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ANALYSIS_REAPER_INTERVAL,
         "options": {"queue": "maintenance", "expires": ANALYSIS_REAPER_INTERVAL},
     },
+    # Reports the broker never got or whose worker died; webhook deliveries whose task message was lost.
+    "reap-reports": {"task": "reports.tasks.reap_reports", "schedule": 60.0,
+                     "options": {"queue": "maintenance", "expires": 60}},
+    "reap-webhook-deliveries": {"task": "notifications.tasks.reap_deliveries", "schedule": 60.0,
+                                "options": {"queue": "maintenance", "expires": 60}},
 }
 
 # --- logging -----------------------------------------------------------------------------------------------
