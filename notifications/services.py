@@ -20,7 +20,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from analysis.models import AnalysisJob, JobStatus
@@ -164,11 +164,16 @@ def _secret(delivery: WebhookDelivery) -> str:
 def deliver(delivery_id: int) -> str:
     """One attempt: ``succeeded``, ``retry`` (the caller schedules it after ``backoff``) or ``failed``.
 
-    The attempt is claimed with a conditional UPDATE, so a redelivered task never re-sends a delivered event.
+    The attempt is claimed with a conditional UPDATE that also takes a lease (``next_attempt_at`` moves past the
+    request's timeout): a redelivered or re-sent task never re-sends a delivered event, never runs beside an
+    attempt in flight, and never jumps ahead of the scheduled retry.
     """
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
-    ).update(attempts=F("attempts") + 1, updated_at=timezone.now())
+        due, pk=delivery_id, status__in=(DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+    ).update(attempts=F("attempts") + 1, updated_at=now,
+             next_attempt_at=now + timedelta(seconds=float(settings.WEBHOOK_TIMEOUT) + 30))
     if not claimed:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("webhook", "user").get(pk=delivery_id)
@@ -201,6 +206,27 @@ def deliver(delivery_id: int) -> str:
         status=DeliveryStatus.RETRYING, status_code=code, last_error=error, updated_at=now,
         next_attempt_at=now + timedelta(seconds=backoff(delivery.attempts)))
     return "retry"
+
+
+def retry_countdown(delivery_id: int) -> float:
+    """Seconds until the scheduled retry of ``delivery_id`` (what ``deliver`` wrote; the task waits that long)."""
+    when = WebhookDelivery.objects.values_list("next_attempt_at", flat=True).get(pk=delivery_id)
+    return max(0.0, (when - timezone.now()).total_seconds()) if when else 0.0
+
+
+def reap_deliveries(now: Any = None) -> int:
+    """Periodic (beat): re-send deliveries whose task message was lost (never attempted, or overdue retries)."""
+    from .tasks import deliver_webhook
+
+    now = now or timezone.now()
+    lost = list(WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, attempts=0, created_at__lt=now - timedelta(minutes=1)
+    ).values_list("pk", flat=True)) + list(WebhookDelivery.objects.filter(
+        status=DeliveryStatus.RETRYING, next_attempt_at__lt=now - timedelta(minutes=5)
+    ).values_list("pk", flat=True))
+    for delivery_id in lost:  # a duplicate message is harmless: deliver() claims with a lease
+        deliver_webhook.apply_async(args=[delivery_id])
+    return len(lost)
 
 
 def ping(webhook: Webhook) -> WebhookDelivery:

@@ -23,9 +23,17 @@ def dispatch_job_notifications(job_id: str) -> dict[str, Any]:
 @shared_task(bind=True, name="notifications.tasks.deliver_webhook", acks_late=True, ignore_result=True,
              max_retries=None, soft_time_limit=60, time_limit=90)
 def deliver_webhook(self: Any, delivery_id: int) -> str:
-    """Retries are bounded by WEBHOOK_MAX_ATTEMPTS (counted on the delivery row), spaced by ``services.backoff``."""
+    """Retries are bounded by WEBHOOK_MAX_ATTEMPTS (counted on the delivery row), spaced by ``services.backoff``
+    (the time ``deliver`` wrote to ``next_attempt_at``)."""
     outcome = services.deliver(delivery_id)
     if outcome == "retry":
-        attempts = services.WebhookDelivery.objects.values_list("attempts", flat=True).get(pk=delivery_id)
-        raise self.retry(countdown=services.backoff(attempts))
+        raise self.retry(countdown=services.retry_countdown(delivery_id))
     return outcome
+
+
+@shared_task(name="notifications.tasks.reap_deliveries", acks_late=True, ignore_result=True)
+def reap_deliveries() -> int:
+    resent = services.reap_deliveries()
+    if resent:
+        logger.warning("delivery reaper: re-sent %s", resent)
+    return resent

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -78,7 +78,7 @@ def claim_report(report_id: str) -> Report | None:
     """Conditional UPDATE: ``None`` when another worker has it, or it is already done."""
     now = timezone.now()
     claimed = Report.objects.filter(pk=report_id, status__in=(ReportStatus.PENDING, ReportStatus.QUEUED)).update(
-        status=ReportStatus.PROCESSING, started_at=now, updated_at=now, attempts=1)
+        status=ReportStatus.PROCESSING, started_at=now, updated_at=now, attempts=F("attempts") + 1)
     return Report.objects.select_related("user").get(pk=report_id) if claimed else None
 
 
@@ -107,6 +107,32 @@ def generate_report(report_id: str) -> Report | None:
         status=ReportStatus.COMPLETED, storage_name=key, size=len(rendered.content), completed_at=timezone.now())
     logger.info("report %s: %s with %d jobs, %d bytes", report_id, report.format, len(ordered), len(rendered.content))
     return Report.objects.get(pk=report_id)
+
+
+#: A report still processing after this long lost its worker; after MAX_REPORT_ATTEMPTS such losses it fails.
+STALE_PROCESSING_SECONDS = 900
+PENDING_GRACE_SECONDS = 30
+MAX_REPORT_ATTEMPTS = 3
+
+
+def reap_reports(now: Any = None) -> dict[str, int]:
+    """Periodic (beat): re-send reports the broker never got, re-queue those whose worker died."""
+    now = now or timezone.now()
+    counts = {"resent": 0, "requeued": 0, "failed": 0}
+    for report_id in Report.objects.filter(status=ReportStatus.PENDING,
+                                           created_at__lt=now - timedelta(seconds=PENDING_GRACE_SECONDS)
+                                           ).values_list("pk", flat=True):
+        counts["resent"] += int(enqueue(str(report_id)))
+    stale = Report.objects.filter(status=ReportStatus.PROCESSING,
+                                  started_at__lt=now - timedelta(seconds=STALE_PROCESSING_SECONDS))
+    for report_id, attempts in stale.values_list("pk", "attempts"):
+        if attempts >= MAX_REPORT_ATTEMPTS:
+            counts["failed"] += stale.filter(pk=report_id).update(
+                status=ReportStatus.FAILED, error_code="worker_lost", completed_at=now, updated_at=now,
+                error_message=f"The worker generating the report stopped {attempts} times; giving up.")
+        elif stale.filter(pk=report_id).update(status=ReportStatus.PENDING, updated_at=now):
+            counts["requeued"] += int(enqueue(str(report_id)))
+    return counts
 
 
 # --- analytics ---------------------------------------------------------------------------------------------------

@@ -19,3 +19,11 @@ def generate_report(report_id: str) -> str:
         logger.info("report %s: not claimable (taken or finished); skipping", report_id)
         return "skipped"
     return str(report.status)
+
+
+@shared_task(name="reports.tasks.reap_reports", acks_late=True, ignore_result=True)
+def reap_reports() -> dict[str, int]:
+    counts = services.reap_reports()
+    if any(counts.values()):
+        logger.warning("report reaper: %s", counts)
+    return counts

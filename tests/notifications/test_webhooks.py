@@ -85,12 +85,33 @@ def test_a_failed_delivery_is_logged_with_its_error_and_scheduled_with_backoff(
     assert services.deliver(delivery.pk) == "retry"
     delivery.refresh_from_db()
     assert (delivery.status, delivery.status_code, delivery.last_error) == ("retrying", 503, "HTTP 503")
-    assert delivery.next_attempt_at is not None
+    assert 10 <= (delivery.next_attempt_at - delivery.updated_at).total_seconds() <= 11.1
+    assert services.deliver(delivery.pk) == "skipped"  # too early: the retry is scheduled
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=None)  # ... and now it is due
     assert services.deliver(delivery.pk) == "failed"  # the last attempt
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("failed", 2)
     assert services.deliver(delivery.pk) == "skipped"  # never re-sent after the end
     assert 10 <= services.backoff(1) <= 11 and 20 <= services.backoff(2) <= 22 and 80 <= services.backoff(4) <= 88
+
+
+def test_an_attempt_in_flight_holds_a_lease_and_the_reaper_resends_lost_deliveries(
+        alice: Any, receiver: Any, webhooks_allowed: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hook = Webhook.objects.create(user=alice.user, url=receiver.url)
+    in_flight = WebhookDelivery.objects.create(webhook=hook, user=alice.user, url=hook.url, event="ping",
+                                               next_attempt_at=timezone.now() + timedelta(seconds=30))
+    assert services.deliver(in_flight.pk) == "skipped" and receiver.requests == []
+    lost = WebhookDelivery.objects.create(webhook=hook, user=alice.user, url=hook.url, event="ping")
+    WebhookDelivery.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    sent: list[Any] = []
+    with mock.patch("notifications.tasks.deliver_webhook.apply_async",
+                    side_effect=lambda args=None, **kw: sent.append(args[0])):
+        assert services.reap_deliveries() == 1
+    assert sent == [lost.pk]
 
 
 def test_a_4xx_is_not_retried(alice: Any, receiver: Any, webhooks_allowed: Any) -> None:

@@ -182,3 +182,25 @@ def test_analytics_counts_only_what_you_can_see(alice: Any, bob: Any, auditor: A
     everyone = auditor.client.get(f"{API}/analytics").json()
     assert everyone["totals"]["jobs"] == 4 and everyone["totals"]["by_status"]["processing"] == 1
     assert alice.client.get(f"{API}/analytics", {"days": 0}).status_code == 400
+
+
+def test_the_reaper_resends_lost_reports_and_gives_up_on_dying_workers(alice: Any, alices_job: Any,
+                                                                      queued_reports: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports import services
+
+    old = timezone.now() - timedelta(hours=1)
+    never_sent = Report.objects.create(user=alice.user, job_ids=[str(alices_job.pk)], format="csv")
+    lost_worker = Report.objects.create(user=alice.user, job_ids=[str(alices_job.pk)], format="csv",
+                                        status=ReportStatus.PROCESSING, started_at=old, attempts=1)
+    hopeless = Report.objects.create(user=alice.user, job_ids=[str(alices_job.pk)], format="csv",
+                                     status=ReportStatus.PROCESSING, started_at=old, attempts=3)
+    Report.objects.filter(pk=never_sent.pk).update(created_at=old)
+    assert services.reap_reports() == {"resent": 1, "requeued": 1, "failed": 1}
+    assert sorted(queued_reports) == sorted([[str(never_sent.pk)], [str(lost_worker.pk)]])
+    assert Report.objects.get(pk=hopeless.pk).error_code == "worker_lost"
+    assert tasks.generate_report(str(lost_worker.pk)) == "completed"
+    assert Report.objects.get(pk=lost_worker.pk).attempts == 2
