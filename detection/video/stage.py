@@ -23,6 +23,8 @@ DETECTOR = "face_manipulation"
 BATCH = 16
 #: Windows around faces seen on this many previous sampled frames are searched when the whole frame misses.
 ROI_LOOKBACK = 3
+#: While no face is being tracked, every TILE_EVERY-th sampled frame is also searched in 2x2 overlapping tiles.
+TILE_EVERY = 4
 
 
 def _scaled(face: Face, s: float) -> Face:
@@ -59,6 +61,26 @@ def _roi_faces(rgb: np.ndarray, box: tuple[int, int, int, int], cfg: AnalysisCon
     ]
 
 
+def _tile_faces(rgb: np.ndarray, cfg: AnalysisConfig) -> list[Face]:
+    """Faces in four overlapping tiles (60% of each side): a face of 40-60 px in a 1024 px frame is near
+    BlazeFace's limit on the whole frame but plain in a tile; once found, the windows around it follow it."""
+    h, w = rgb.shape[:2]
+    th, tw = int(h * 0.6), int(w * 0.6)
+    out: list[Face] = []
+    for y0 in (0, h - th):
+        for x0 in (0, w - tw):
+            tile = np.ascontiguousarray(rgb[y0 : y0 + th, x0 : x0 + tw])
+            for f in detect_faces(tile, min_size=cfg.min_face_size, max_faces=cfg.max_faces):
+                g = Face(
+                    box=(f.box[0] + x0, f.box[1] + y0, f.box[2] + x0, f.box[3] + y0),
+                    score=f.score,
+                    landmarks=tuple((x + x0, y + y0) for x, y in f.landmarks),
+                )
+                if all(iou(g.box, o.box) < 0.3 for o in out):
+                    out.append(g)
+    return out[: cfg.max_faces]
+
+
 class FaceStage:
     """Called by the decoder on every sampled frame: finds faces (whole frame, then windows around recent faces
     the whole-frame pass missed), cuts aligned crops from the high-resolution copy, and drops that copy."""
@@ -70,6 +92,7 @@ class FaceStage:
         self.faces: dict[int, list[Face]] = {}
         self.crops: dict[int, list[np.ndarray]] = {}
         self._recent: list[list[Face]] = []
+        self._calls = 0
         self.seconds = 0.0
 
     def __call__(self, frame: VideoFrame) -> VideoFrame:
@@ -84,6 +107,9 @@ class FaceStage:
                 continue
             tried.append(box)
             faces.extend(g for g in _roi_faces(frame.rgb, box, cfg) if all(iou(g.box, h.box) < 0.3 for h in faces))
+        if not faces and not any(self._recent) and self._calls % TILE_EVERY == 0 and max(frame.rgb.shape[:2]) >= 640:
+            faces = _tile_faces(frame.rgb, cfg)
+        self._calls += 1
         self._recent = [*self._recent, faces][-ROI_LOOKBACK:]
         src, s = frame.crop_source
         self.faces[frame.index] = faces

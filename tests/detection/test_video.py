@@ -320,3 +320,17 @@ def test_common_containers_are_sniffed_and_decoded(fmt: str, codec: str, kind: s
     assert sniffed is not None and sniffed.kind == "video" and sniffed.format == kind
     v = decode_video(clip, sniffed.format, sniffed.mime, "x", AnalysisConfig())
     assert len(v.frames) == 5 and (v.width, v.height) == (64, 48)
+
+
+def test_a_broken_audio_track_leaves_the_face_analysis_standing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import detection.audio.pipeline as audio_pipeline
+    from detection.errors import DecodeFailed
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise DecodeFailed("bad audio")
+
+    monkeypatch.setattr(audio_pipeline, "analyze_track", broken)
+    a = analyze(encode(noise_frames(10), fps=10, audio_seconds=1.0))
+    assert a.evidence["audio"] == {"present": True, "analysed": False, "reason": "audio_decode_failed"}
+    assert a.evidence["parts"]["speech"]["reason"] == "audio_decode_failed"
+    assert a.reason == "no_face_found"
