@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             "counts": {k: len(v) for k, v in parts.items()} | {"pseudo_fakes": len(pseudo)},
         },
     }
+    meta = json.loads(json.dumps(meta, default=float))  # plain Python types: loadable with weights_only=True
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": state, "meta": meta}, WEIGHTS)
