@@ -62,8 +62,13 @@ def overlays(result: AnalysisResult) -> tuple[list[dict[str, Any]], list[dict[st
         box = _box_pct(m.get("box"), size) if m.get("box") else {"left": 0, "top": 0, "width": 100, "height": 100}
         if box is None:
             continue
-        image_maps.append({"id": f"map{i}", "layer": m.get("layer", "map"), "target": m.get("target", "image"),
-                           "png": m["activation_map"], "box": box})
+        layer = str(m.get("layer", "map"))
+        # Grad-CAM maps come already blended with the photo: drawn opaque. ELA is a bare colour map: off by
+        # default and translucent when switched on.
+        bare = layer.startswith("ela")
+        image_maps.append({"id": f"map{i}", "layer": layer, "target": m.get("target", "image"),
+                           "png": m["activation_map"], "box": box, "on": not bare, "opacity": 0.6 if bare else 1})
+    image_maps.sort(key=lambda m: -m["box"]["width"] * m["box"]["height"])  # face maps above whole-image ones
     faces = []
     for i, face in enumerate(result.features_detected.get("faces") or []):
         box = _box_pct(face.get("box"), size)

@@ -14,12 +14,16 @@
     });
   });
   var player = document.getElementById("player");
-  document.querySelectorAll("button.frame").forEach(function (b) {
-    b.addEventListener("click", function () {
-      if (!player) return;
-      player.currentTime = parseFloat(b.dataset.t) || 0;
-      player.pause();
-      player.scrollIntoView({ behavior: "smooth", block: "center" });
+  function seek(t) {
+    if (!player) return;
+    player.currentTime = parseFloat(t) || 0;
+    player.pause();
+    player.scrollIntoView({ behavior: "smooth", block: "center" });
+  }
+  document.querySelectorAll("button.frame, .marker").forEach(function (b) {
+    b.addEventListener("click", function () { seek(b.dataset.t); });
+    b.addEventListener("keydown", function (e) {
+      if (b.tagName !== "BUTTON" && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); seek(b.dataset.t); }
     });
   });
 
