@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 #: Clips up to this long are sampled densely (``DENSE_FPS``); longer ones on a sparse grid plus scene changes.
 DENSE_SECONDS = 15.0
-DENSE_FPS = 6.0
+DENSE_FPS = 5.0
 #: Total sampled frames (grid + scene changes); the models' cost is linear in it.
 MAX_SAMPLES = 64
 SCENE_BUDGET = 12

@@ -324,7 +324,12 @@ DFDC video AUC = {ext_auc if ext_auc is None else round(ext_auc, 3)} on {n_ext} 
 |---|---|---|---|
 {vids}
 
+End to end (x264-encoded still clips of the DFDC test fold through `analyze()`, and these four videos):
+`python bench/video_accuracy.py`.
+
 ## Limits
+- About half of the clips fall inside the abstention band: the face model alone is weak on DFDC
+  (frame AUC ~0.74), and the band is fitted to keep the decided clips >= 75% right.
 - Still-image pseudo-clips have no real motion: nothing here tests blinking, lip-sync or temporal flicker;
   `temporal_artifacts` in the evidence is descriptive and not part of this score.
 - Lip-sync fakes (real face, new mouth and voice) are left to the speech part and to whatever blending traces
