@@ -96,6 +96,7 @@ def test_the_auditor_sees_every_job_but_cannot_upload(alice: Any, bob: Any, audi
     assert client.get(f"/jobs/{a.pk}/").status_code == 200 and client.get(f"/jobs/{b.pk}/").status_code == 200
     page = client.get("/upload/").content.decode()
     assert 'id="upload-form"' not in page and "cannot submit" in page
+    assert 'href="/upload/"' not in listing and 'href="/upload/"' in logged_in(alice).get("/").content.decode()
     refused = client.post("/upload/", {"files": SimpleUploadedFile("x.png", png_bytes())})
     assert refused.status_code == 403
     as_json = client.post("/upload/", {"files": SimpleUploadedFile("x.png", png_bytes())},
