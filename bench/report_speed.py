@@ -7,8 +7,10 @@ an image result with two 224x224 Grad-CAM heatmaps (base64 PNG), an audio result
 600x128 spectrogram PNG, a video result with a 60-frame timeline and three 320x180 suspicious-frame JPEG
 thumbnails, each with provenance for every detector. They are written through ``analysis.services.complete_job``
 into a throw-away SQLite database in memory (``config.settings.test``, migrated here), exactly as a worker
-writes them. Each timing covers what a request does: read the job and result from the database, shape the data
-(``reports.context.build_report``) and render it (for PDF: the template, the SVG timeline and WeasyPrint).
+writes them. Each timing covers what a request does (``reports.services.export_jobs``, as the API calls it):
+read the job and result from the database, shape the data (``reports.context.build_report``; for an image with
+evidence images, the stored original is decoded and downscaled) and render it (for PDF: the template, the SVG
+timeline and WeasyPrint).
 The first PDF render of the process (font and pango set-up) is reported separately as ``cold``.
 """
 
@@ -45,6 +47,7 @@ def main() -> int:
     from analysis.models import AnalysisJob
     from reports.context import build_report
     from reports.renderers import render
+    from reports.services import export_jobs
     from tests.reports.fabricate import completed_job
 
     user = User.objects.create_user("bench", "bench@example.org", "pw-Secret-123")
@@ -52,7 +55,7 @@ def main() -> int:
 
     def once(kind: str, fmt: str) -> tuple[float, int]:
         t = time.perf_counter()
-        rendered = render(fmt, build_report(AnalysisJob.objects.filter(pk=jobs[kind]), generated_by=user))
+        rendered = export_jobs(AnalysisJob.objects.filter(pk=jobs[kind]), fmt, user=user)
         return time.perf_counter() - t, len(rendered.content)
 
     cold, _ = once("image", "pdf")

@@ -7,10 +7,13 @@ cannot disagree. Evidence images stay base64 here; charts are drawn by ``reports
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypedDict
 
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from analysis.models import AnalysisJob, AnalysisResult, JobStatus
@@ -150,7 +153,31 @@ def _images(evidence: dict[str, Any]) -> list[ImageItem]:
     return images
 
 
-def _timeline(job: AnalysisJob, evidence: dict[str, Any]) -> dict[str, Any] | None:
+ORIGINAL_SIDE = 720
+
+
+def original_preview(job: AnalysisJob) -> ImageItem | None:
+    """The analysed image itself (from our storage, downscaled to a JPEG), so heatmaps can be read against it.
+    ``None`` for audio and video, or when the file is gone or unreadable."""
+    if job.file_type != "image":
+        return None
+    try:
+        from PIL import Image
+
+        with default_storage.open(job.file_path, "rb") as fh, Image.open(fh) as img:
+            if img.width * img.height > 60_000_000:  # beyond the engine's own limit: do not decode
+                return None
+            img.draft("RGB", (ORIGINAL_SIDE, ORIGINAL_SIDE))
+            img = img.convert("RGB")
+            img.thumbnail((ORIGINAL_SIDE, ORIGINAL_SIDE))
+            buf = io.BytesIO()
+            img.save(buf, format="JPEG", quality=82)
+    except Exception:  # noqa: BLE001 - a missing or odd file leaves the report without the preview, nothing more
+        return None
+    return {"label": "The analysed image", "mime": "image/jpeg", "data": base64.b64encode(buf.getvalue()).decode()}
+
+
+def _timeline(evidence: dict[str, Any]) -> dict[str, Any] | None:
     """Normalised points ``[{t, score}]`` (score may be None) plus the kind of timeline."""
     raw = evidence.get("timeline") or []
     if not raw:
@@ -169,8 +196,9 @@ def _timeline(job: AnalysisJob, evidence: dict[str, Any]) -> dict[str, Any] | No
             "suspicious": [p for p in points if p["score"] is not None and p["score"] >= 0.5][:20]}
 
 
-def job_report(job: AnalysisJob) -> JobReport:
-    """One job, shaped: everything a report of any format shows about it."""
+def job_report(job: AnalysisJob, *, images: bool = True) -> JobReport:
+    """One job, shaped: everything a report of any format shows about it. ``images=False`` leaves out the
+    evidence images (a CSV has no place for them, and decoding the original costs time)."""
     meta = job.metadata or {}
     entry: JobReport = {
         "job_id": str(job.pk),
@@ -210,8 +238,10 @@ def job_report(job: AnalysisJob) -> JobReport:
                                 ("facial_inconsistencies", "temporal_artifacts", "compression_anomalies")}
     entry["findings"] = [{"detector": f.get("detector"), "code": f.get("code"), "message": f.get("message"),
                           "direction": f.get("direction")} for f in evidence.get("findings") or []]
-    entry["images"] = _images(evidence)
-    entry["timeline"] = _timeline(job, evidence)
+    if images:
+        preview = original_preview(job)
+        entry["images"] = ([preview] if preview else []) + _images(evidence)
+    entry["timeline"] = _timeline(evidence)
     entry["provenance"] = {
         "file_sha256": job.file_sha256,
         "input_sha256": prov.get("input_sha256"),
@@ -233,8 +263,9 @@ def report_jobs(jobs: Iterable[AnalysisJob]) -> list[AnalysisJob]:
     return list(jobs)
 
 
-def build_report(jobs: Iterable[AnalysisJob], *, generated_by: Any = None, title: str | None = None) -> ReportData:
-    entries = [job_report(j) for j in report_jobs(jobs)]
+def build_report(jobs: Iterable[AnalysisJob], *, generated_by: Any = None, title: str | None = None,
+                 images: bool = True) -> ReportData:
+    entries = [job_report(j, images=images) for j in report_jobs(jobs)]
     if title is None:
         title = (f"Deepfake analysis report: {entries[0]['file_name']}" if len(entries) == 1
                  else f"Deepfake analysis report: {len(entries)} files")

@@ -33,7 +33,7 @@ MAX_REPORT_JOBS = 200
 
 def export_jobs(jobs: Any, fmt: str, *, user: Any = None) -> Rendered:
     """Render ``jobs`` (already limited to what the caller may see) as ``fmt``."""
-    return render(fmt, build_report(jobs, generated_by=user))
+    return render(fmt, build_report(jobs, generated_by=user, images=fmt != "csv"))
 
 
 def audit_download(request: Any, what: str, **metadata: Any) -> None:

@@ -46,7 +46,7 @@ def thumbnail(seed: int = 0) -> str:
 def spectrogram() -> str:
     rng = np.random.default_rng(3)
     spec = (rng.random((128, 600)) * 80 + np.linspace(120, 20, 128)[:, None]).astype(np.uint8)
-    return _b64(Image.fromarray(spec, mode="L").convert("RGB"))
+    return _b64(Image.fromarray(spec).convert("RGB"))
 
 
 def analysis_dict(kind: str, prediction: str = "deepfake", confidence: float = 0.91) -> dict[str, Any]:
@@ -103,6 +103,15 @@ def completed_job(user: Any, kind: str = "image", *, file_name: str | None = Non
     job = AnalysisJob.objects.create(user=user, asset=asset, file_name=asset.file_name, file_path=asset.storage_name,
                                      file_type=kind, file_format=fmt, file_size=asset.size, file_sha256=sha,
                                      status=JobStatus.PROCESSING, metadata=metadata or {})
+    if kind == "image":  # the stored original, as an upload leaves it (reports show it beside the heatmaps)
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import default_storage
+
+        yy, xx = np.mgrid[0:480, 0:640]
+        pixels = np.stack([xx * 255 // 640, yy * 255 // 480, (xx + yy) * 255 // 1120], -1).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        default_storage.save(asset.storage_name, ContentFile(buf.getvalue()))
     data = analysis_dict(kind, prediction, confidence)
     data["provenance"]["input_sha256"] = sha
     services.complete_job(str(job.pk), data)

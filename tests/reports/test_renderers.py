@@ -50,7 +50,7 @@ def test_the_pdf_shows_verdict_hash_explanations_and_images_on_rendered_pages(al
 
     images = subprocess.run(["pdfimages", "-list", str(pdf)], check=True, capture_output=True, text=True).stdout
     rows = [line for line in images.splitlines()[2:] if line.strip()]
-    assert len(rows) >= 2 + 1 + 3  # two heatmaps, a spectrogram, three suspicious frames (and the charts)
+    assert len(rows) >= 1 + 2 + 1 + 3  # the image, two heatmaps, a spectrogram, three suspicious frames
 
 
 def test_weasyprint_fetches_nothing_outside_our_static_files_and_storage(tmp_path: Path) -> None:
@@ -125,3 +125,14 @@ def test_json_and_csv_come_from_the_same_shaped_data(alice: Any) -> None:
     rows = list(csv.DictReader(io.StringIO(render("csv", build_report(jobs)).content.decode("utf-8-sig"))))
     assert [r["job_id"] for r in rows] == [j["job_id"] for j in data["jobs"]]
     assert float(rows[0]["timeline_max_score"]) == pytest.approx(video["timeline"]["max_score"])
+
+
+def test_an_image_report_shows_the_analysed_image_from_storage(alice: Any) -> None:
+    from django.core.files.storage import default_storage
+
+    job = completed_job(alice.user, "image")
+    images = build_report([job])["jobs"][0]["images"]
+    assert images[0]["label"] == "The analysed image" and images[0]["mime"] == "image/jpeg"
+    assert [i["label"] for i in images[1:]] == ["Heatmap: gradcam (face 0)", "Heatmap: gradcam (face 1)"]
+    default_storage.delete(job.file_path)  # gone from storage: the report still renders, without it
+    assert build_report([job])["jobs"][0]["images"][0]["label"].startswith("Heatmap")
