@@ -238,6 +238,21 @@ def test_an_analyst_uploads_image_audio_and_video_and_watches_them_live(browser:
     page.context.close()
 
 
+def test_without_a_websocket_the_job_page_falls_back_to_polling(browser: Any, stack: Stack,
+                                                                media: dict[str, Path]) -> None:
+    page = login(browser, stack, "alice")
+    page.context.add_init_script("delete window.WebSocket;")
+    page.context.add_init_script(LIVE_RECORDER)
+    page.goto(f"http://127.0.0.1:{stack.port}/upload/")
+    page.set_input_files("#files", [str(media["image"])])
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_url("**/jobs/**")
+    seen = watch_to_the_verdict(page)
+    assert any(s.endswith("|polling") for s in seen), seen
+    assert page.locator("#verdict-h").is_visible()
+    page.context.close()
+
+
 def test_another_analyst_cannot_open_her_job_page(browser: Any, stack: Stack) -> None:
     if "image" not in SHARED:
         pytest.skip("the upload test did not create a job")
