@@ -83,10 +83,31 @@ class UserSettingsSerializer(serializers.Serializer[dict[str, Any]]):
             raise serializers.ValidationError(f"Unknown time zone {value!r}.") from exc
         return value
 
+    #: ``notifications.email`` / ``.websocket`` are the older spelling of ``notify_email`` / ``notify_in_app``.
+    ALIASES = {"email": "notify_email", "websocket": "notify_in_app"}
+
     @classmethod
     def current(cls, stored: dict[str, Any]) -> dict[str, Any]:
         merged = {**cls.DEFAULTS, **{k: v for k, v in stored.items() if k in cls.DEFAULTS}}
-        merged["notifications"] = {**cls.DEFAULTS["notifications"], **(stored.get("notifications") or {})}
+        legacy = {**cls.DEFAULTS["notifications"], **(stored.get("notifications") or {})}
+        for old, new in cls.ALIASES.items():
+            if new not in stored:
+                merged[new] = legacy[old]
+        merged["notifications"] = {old: merged[new] for old, new in cls.ALIASES.items()}
+        return merged
+
+    @classmethod
+    def merge(cls, stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """The settings after a PATCH of ``changes``; both spellings of a switch stay in step."""
+        merged = cls.current(stored)
+        for key, value in changes.items():
+            if key == "notifications":
+                for old, flag in value.items():
+                    if cls.ALIASES.get(old) not in changes:
+                        merged[cls.ALIASES[old]] = flag
+            else:
+                merged[key] = value
+        merged["notifications"] = {old: merged[new] for old, new in cls.ALIASES.items()}
         return merged
 
 
