@@ -106,9 +106,7 @@ class SettingsView(APIView):
         body = UserSettingsSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         user = request.user
-        merged = UserSettingsSerializer.current(user.settings)
-        for key, value in body.validated_data.items():
-            merged[key] = {**merged[key], **value} if key == "notifications" else value
+        merged = UserSettingsSerializer.merge(user.settings, body.validated_data)
         user.settings = merged
         user.save(update_fields=["settings", "updated_at"])
         return Response(merged)
