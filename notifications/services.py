@@ -40,14 +40,15 @@ def user_group(user_id: Any) -> str:
 
 
 def preferences(user: Any) -> dict[str, Any]:
-    """The user's channels (GET/PATCH /users/settings), with the older ``notifications`` object as fallback."""
-    stored = user.settings or {}
-    legacy = stored.get("notifications") or {}
+    """The user's channels, read exactly as GET /users/settings shows them."""
+    from accounts.api.serializers import UserSettingsSerializer
+
+    current = UserSettingsSerializer.current(user.settings or {})
     return {
-        "in_app": bool(stored.get("notify_in_app", legacy.get("websocket", True))),
-        "email": bool(stored.get("notify_email", legacy.get("email", False))),
-        "webhook": bool(stored.get("notify_webhook", False)),
-        "sms_webhook_url": str(stored.get("sms_webhook_url") or ""),
+        "in_app": bool(current["notify_in_app"]),
+        "email": bool(current["notify_email"]),
+        "webhook": bool(current["notify_webhook"]),
+        "sms_webhook_url": str(current["sms_webhook_url"] or ""),
     }
 
 
