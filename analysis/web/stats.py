@@ -11,66 +11,44 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Avg, Count, Max, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from ..models import AnalysisJob, AnalysisResult, JobStatus, ModelPerformance, Prediction
+from ..models import AnalysisJob, JobStatus, Prediction
 
 logger = logging.getLogger(__name__)
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
-    return values[k]
-
-
 def analytics(user: Any, days: int = 30) -> dict[str, Any]:
-    """Analyses per day, verdicts, processing times and the model performance table, for what ``user`` sees."""
-    jobs = AnalysisJob.objects.visible_to(user)
-    since = timezone.now() - timedelta(days=days)
-    per_day = {
-        row["day"]: row["n"]
-        for row in jobs.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
-        .values("day").annotate(n=Count("pk")).order_by("day")
-    }
+    """The analytics page: ``reports.services.analytics`` (the numbers behind GET /api/v2/analytics, computed
+    once, over what ``user`` may see) plus what the page draws: one column per day and percentages."""
+    from reports.services import analytics as compute
+
+    data = compute(user, days)
+    per_day = {d["date"]: d["total"] for d in data["analyses_over_time"]}
     today = timezone.localdate()
-    series = [{"day": today - timedelta(days=i), "count": per_day.get(today - timedelta(days=i), 0)}
-              for i in range(days - 1, -1, -1)]
+    series = [{"day": day, "count": per_day.get(day.isoformat(), 0)}
+              for day in (today - timedelta(days=i) for i in range(days - 1, -1, -1))]
     peak = max((d["count"] for d in series), default=0) or 1
     for d in series:
         d["pct"] = round(100 * d["count"] / peak)
-
-    results = AnalysisResult.objects.filter(job__in=jobs)
-    counts = {row["prediction"]: row["n"] for row in results.values("prediction").annotate(n=Count("pk"))}
-    total_results = sum(counts.values())
-    verdicts = [{"prediction": p.value, "count": counts.get(p.value, 0),
-                 "pct": round(100 * counts.get(p.value, 0) / total_results) if total_results else 0}
+    verdict_counts = data["verdict_distribution"]
+    total_results = sum(verdict_counts.values())
+    verdicts = [{"prediction": p.value, "count": verdict_counts.get(p.value, 0),
+                 "pct": round(100 * verdict_counts.get(p.value, 0) / total_results) if total_results else 0}
                 for p in Prediction]
-
-    times = [float(t) for t in results.filter(processing_time__isnull=False)
-             .order_by("-created_at").values_list("processing_time", flat=True)[:1000]]
-    by_type = list(results.values("job__file_type").annotate(n=Count("pk"), mean=Avg("processing_time"),
-                                                             worst=Max("processing_time")).order_by("job__file_type"))
-    status_counts = {row["status"]: row["n"] for row in jobs.values("status").annotate(n=Count("pk"))}
-
-    latest: dict[str, ModelPerformance] = {}
-    for row in ModelPerformance.objects.order_by("model_name", "-test_date"):
-        latest.setdefault(row.model_name, row)
+    by_status = data["totals"]["by_status"]
+    times = data["processing_time"]
     return {
         "days": days,
         "series": series,
-        "total_jobs": sum(status_counts.values()),
-        "status_counts": [{"status": s.value, "count": status_counts.get(s.value, 0)} for s in JobStatus],
+        "total_jobs": data["totals"]["jobs"],
+        "status_counts": [{"status": s.value, "count": by_status.get(s.value, 0)} for s in JobStatus],
         "verdicts": verdicts,
         "total_results": total_results,
-        "processing": {"n": len(times), "mean": sum(times) / len(times) if times else None,
-                       "p50": _percentile(times, 0.5), "p95": _percentile(times, 0.95),
-                       "by_type": by_type},
-        "model_performance": list(latest.values()),
+        "processing": {**times["overall"],
+                       "by_type": [{"kind": k, **v} for k, v in sorted(times["by_media_type"].items())]},
+        "model_performance": data["model_performance"],
     }
 
 
