@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import Capability, has
+from config.throttling import AuthIPThrottle, UploadIPThrottle, UploadUserThrottle
 
 from .. import catalog, services
 from ..exceptions import ServiceError
@@ -35,9 +36,27 @@ ACCEPT = "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,video/m
          "video/x-matroska,audio/mpeg,audio/wav,audio/x-wav,audio/flac,audio/ogg,audio/mp4,audio/webm"
 
 
+def _throttled(request: HttpRequest, *throttles: Any) -> float | None:
+    """The API's scoped rate limits (same cache counters) for the dashboard's form posts: seconds to wait, or
+    ``None`` when allowed."""
+    for throttle in (t() for t in throttles):
+        if not throttle.allow_request(request, None):
+            return float(throttle.wait() or 1)
+    return None
+
+
 class LoginView(auth_views.LoginView):
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = _throttled(request, AuthIPThrottle)
+        if wait is not None:
+            response = self.render_to_response(self.get_context_data(throttled=round(wait)))
+            response.status_code = 429
+            response["Retry-After"] = str(round(wait))
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -114,6 +133,11 @@ def upload(request: HttpRequest) -> HttpResponse:
             options["priority"] = "normal"
         created, errors = [], []
         for upload_file in request.FILES.getlist("files"):
+            wait = _throttled(request, UploadUserThrottle, UploadIPThrottle)
+            if wait is not None:
+                errors.append({"file": upload_file.name, "code": "rate_limited",
+                               "error": f"Too many uploads; try again in {round(wait)} s."})
+                continue
             try:
                 job = services.submit_analysis(request.user, upload=upload_file, options=options,
                                                metadata=_metadata(request), request=request)
@@ -125,7 +149,8 @@ def upload(request: HttpRequest) -> HttpResponse:
         if not created and not errors:
             errors.append({"file": "", "error": "Choose at least one file.", "code": "no_file"})
         if wants_json:
-            return JsonResponse({"jobs": created, "errors": errors}, status=201 if created else 400)
+            limited = not created and any(e["code"] == "rate_limited" for e in errors)
+            return JsonResponse({"jobs": created, "errors": errors}, status=201 if created else 429 if limited else 400)
         for e in errors:
             messages.error(request, f"{e['file']}: {e['error']}")
         if len(created) == 1:

@@ -216,3 +216,22 @@ def test_a_missing_dashboard_page_is_an_html_404_and_the_api_keeps_json(bob: Any
     assert page.status_code == 404 and b"Not found" in page.content and page["Content-Type"].startswith("text/html")
     api = logged_in(bob).get("/api/v2/no-such-thing")
     assert api.status_code == 404 and api.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_dashboard_uploads_and_logins_share_the_apis_rate_limits(alice: Any, settings: Any, enqueued: Any) -> None:
+    from rest_framework.settings import api_settings
+
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "uploads": "1/min", "auth": "2/min"}
+    with mock.patch.object(api_settings, "DEFAULT_THROTTLE_RATES", rates), \
+            mock.patch("rest_framework.throttling.SimpleRateThrottle.THROTTLE_RATES", rates):
+        client = logged_in(alice)
+        first = client.post("/upload/", {"files": SimpleUploadedFile("a.png", png_bytes(seed=1))},
+                            HTTP_ACCEPT="application/json")
+        second = client.post("/upload/", {"files": SimpleUploadedFile("b.png", png_bytes(seed=2))},
+                             HTTP_ACCEPT="application/json")
+        assert first.status_code == 201 and second.status_code == 429
+        assert second.json()["errors"][0]["code"] == "rate_limited"
+        anon = Client()
+        codes = [anon.post("/login/", {"username": "alice", "password": "no"}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
