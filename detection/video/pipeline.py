@@ -64,11 +64,8 @@ def _face_detector() -> FaceManipulationDetector:
 
 
 def _audio(data: bytes, kind: Sniffed, sha: str, cfg: AnalysisConfig, report: Progress) -> AudioPart | None:
-    try:
-        from ..audio.pipeline import analyze_track
-    except (ImportError, AttributeError) as exc:  # the speech side is optional in a partial install
-        logger.warning("audio track not analysed: %s", exc)
-        return None
+    from ..audio.pipeline import analyze_track
+
     try:
         part: AudioPart | None = analyze_track(data, kind, sha, cfg, report)
     except DetectionError as exc:
@@ -90,20 +87,11 @@ class _AudioSkipped(Exception):
 def _audio_part(part: AudioPart | None, cfg: AnalysisConfig) -> Part | None:
     if part is None:
         return None
-    applicable = part.reason is None and part.result.score is not None
-    try:
-        from ..audio.pipeline import verdict
+    from ..audio.pipeline import verdict
 
-        label, _conf, p_fake, why = verdict(part, cfg)  # the speech detector's own fitted abstention band
-        return Part("speech", label, p_fake if applicable else None, why)  # type: ignore[arg-type]
-    except (ImportError, AttributeError):
-        pass
-    if part.reason is not None or part.result.score is None:
-        return Part("speech", "unknown", None, part.reason or "no_applicable_detector")
-    p = float(part.result.score)
-    lo, hi = cfg.abstain_low or 0.35, cfg.abstain_high or 0.65
-    pred: Prediction = "unknown" if lo <= p <= hi else ("deepfake" if p > hi else "authentic")
-    return Part("speech", pred, p, "weak_evidence" if pred == "unknown" else None)
+    applicable = part.reason is None and part.result.score is not None
+    label, _conf, p_fake, why = verdict(part, cfg)  # the speech detector's own fitted abstention band
+    return Part("speech", label, p_fake if applicable else None, why)  # type: ignore[arg-type]
 
 
 def fuse(face: Part, speech: Part | None) -> tuple[Prediction, float, str | None]:
