@@ -137,10 +137,12 @@ def test_a_video_without_a_face_is_unknown_no_face_found() -> None:
 
 def test_the_audio_track_is_analysed_when_present() -> None:
     a = analyze(encode(noise_frames(15), fps=10, audio_seconds=1.5))
-    assert a.evidence["audio"] is not None and a.evidence["audio"]["present"] is True
-    if a.evidence["audio"]["analysed"]:  # the speech side is installed: a pure tone is no speech
-        assert "speech" in a.evidence["parts"]
-    assert a.prediction == "unknown"
+    audio = a.evidence["audio"]
+    assert audio["present"] is True and audio["analysed"] is True and audio["detector"] == "speech_spoof"
+    # a pure tone is no speech, and noise frames have no face: neither part can answer
+    assert a.evidence["parts"]["speech"]["reason"] == "no_speech"
+    assert a.evidence["parts"]["face"]["reason"] == "no_face_found"
+    assert (a.prediction, a.reason) == ("unknown", "no_face_found")
 
 
 def test_webm_decodes_too() -> None:
@@ -334,3 +336,35 @@ def test_a_broken_audio_track_leaves_the_face_analysis_standing(monkeypatch: pyt
     assert a.evidence["audio"] == {"present": True, "analysed": False, "reason": "audio_decode_failed"}
     assert a.evidence["parts"]["speech"]["reason"] == "audio_decode_failed"
     assert a.reason == "no_face_found"
+
+
+def test_a_video_with_a_face_and_speech_answers_both_questions() -> None:
+    """The speech fixture as the sound track of a face clip: both parts are scored and stay visible."""
+    import soundfile as sf
+
+    speech, rate = sf.read(Path(__file__).resolve().parents[1] / "fixtures" / "speech_en.flac", dtype="float32")
+    frames = face_frames(30)
+    buf = io.BytesIO()
+    c = av.open(buf, "w", format="mp4")
+    v = c.add_stream("libx264", rate=10, options={"preset": "ultrafast"})
+    v.width, v.height, v.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+    a = c.add_stream("aac", rate=rate)
+    for f in frames:
+        for p in v.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+            c.mux(p)
+    for p in v.encode():
+        c.mux(p)
+    for start in range(0, speech.size, 1024):
+        fr = av.AudioFrame.from_ndarray(speech[None, start : start + 1024], format="flt", layout="mono")
+        fr.sample_rate, fr.pts, fr.time_base = rate, start, Fraction(1, rate)
+        for p in a.encode(fr):
+            c.mux(p)
+    for p in a.encode():
+        c.mux(p)
+    c.close()
+    result = analyze(buf.getvalue())
+    assert set(result.models_used) == {"face_manipulation", "speech_spoof"}
+    parts = result.evidence["parts"]
+    assert parts["face"]["fake_probability"] is not None and parts["speech"]["fake_probability"] is not None
+    assert result.evidence["audio"]["timeline"], "the speech timeline of the sound track"
+    assert result.fake_probability >= max(parts["face"]["fake_probability"], parts["speech"]["fake_probability"]) - 1e-6
