@@ -192,3 +192,20 @@ def test_the_real_engine_analyses_a_voice_note(alice: Any, enqueued: list[Any]) 
     assert result.media_info["media_type"] == "audio" and abs(result.media_info["duration"] - 8.0) < 0.3
     assert len(result.evidence_data["timeline"]) >= 2
     assert [d["name"] for d in result.provenance["detectors"]] == ["speech_spoof"]
+
+
+def test_the_real_engine_analyses_a_video(alice: Any, enqueued: list[Any]) -> None:
+    from tests.detection.test_video import encode, face_frames
+
+    job_id = _job(alice.user, encode(face_frames(12), fps=6, audio_seconds=2.0))
+    assert AnalysisJob.objects.get(pk=job_id).file_type == "video"
+    outcome = run_analysis(job_id)
+    job = AnalysisJob.objects.get(pk=job_id)
+    assert outcome == "completed", (job.error_code, job.error_message)
+    assert job.progress == 100
+    result = AnalysisResult.objects.get(job_id=job_id)
+    assert result.media_info["media_type"] == "video" and result.media_info["width"] == 480
+    assert "face_manipulation" in result.models_used
+    assert result.evidence_data["timeline"] and result.evidence_data["tracks"]
+    assert result.evidence_data["audio"]["present"] is True
+    assert result.evidence_data["temporal_artifacts"] is not None
