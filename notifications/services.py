@@ -235,7 +235,6 @@ def ping(webhook: Webhook) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(
         webhook=webhook, user=webhook.user, transport=Transport.WEBHOOK, url=webhook.url, event="ping",
         payload=payloads.ping_notice(webhook.pk))
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING)
     outcome = deliver(delivery.pk)
     if outcome == "retry":  # a ping is not retried: the caller is there to see the failure
         WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, next_attempt_at=None)
