@@ -20,10 +20,11 @@ answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
 stop() {
     # the daemons write their own pid files (pid file = $DIR/ceph-<name>.pid)
     for name in client.rgw osd.0 mon.a; do
-        local pidfile="$DIR/ceph-$name.pid"
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-            kill "$(cat "$pidfile")" && echo "stopped $name"
-            for _ in $(seq 1 20); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.5; done
+        local pidfile="$DIR/ceph-$name.pid" pid
+        pid="$(cat "$pidfile" 2>/dev/null || true)"
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" && echo "stopped $name"
+            for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         fi
         rm -f "$pidfile"
     done
