@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "pw-Browser-123"
 FINAL_TIMEOUT_MS = 240_000
+BROWSER_REDIS_DB = 12  # flushed by these tests
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
@@ -70,17 +71,23 @@ def two_second_mp4(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("browser")
-    saved = os.environ.get("SERVE_STATIC")
-    os.environ["SERVE_STATIC"] = "1"  # daphne serves the collected static files, as scripts/start.sh does
+    extra = {"SERVE_STATIC": "1"}  # daphne serves the collected static files, as scripts/start.sh does
+    if "TEST_E2E_REDIS_URL" not in os.environ:
+        # Our own Redis database: the platform e2e tests flush theirs (13) and their workers would take our jobs
+        # when both run at once on one machine.
+        extra["TEST_E2E_REDIS_URL"] = f"redis://127.0.0.1:6379/{BROWSER_REDIS_DB}"
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
     try:
         running = Stack(tmp)
     except LookupError as exc:
         pytest.skip(str(exc))
     finally:
-        if saved is None:
-            os.environ.pop("SERVE_STATIC", None)
-        else:
-            os.environ["SERVE_STATIC"] = saved
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     manage = [sys.executable, "manage.py"]
     try:
         subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=running.env, check=True,
@@ -186,7 +193,10 @@ def test_an_analyst_uploads_image_audio_and_video_and_watches_them_live(browser:
     assert shown.count() < before
     toggle.check()
     assert shown.count() == before
-    assert page.get_by_role("link", name="PDF report").get_attribute("href").endswith("format=pdf")
+    pdf_href = page.get_by_role("link", name="PDF report").get_attribute("href")
+    assert pdf_href.endswith("format=pdf")
+    pdf = page.request.get(base + pdf_href)  # the browser's session cookie, as a click would send it
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF"), (pdf.status, pdf.body()[:200])
     shot(page, "job-image")
 
     # audio and video together: several files at once, then each job page
