@@ -1,7 +1,8 @@
 """Storage through django-storages ``S3Storage``: the same tests against a REAL S3 server and against moto.
 
 - ``rgw``: Ceph RADOS Gateway on 127.0.0.1:7480 (``scripts/ceph-rgw.sh``, path-style addressing, a custom
-  endpoint); skipped cleanly when it does not answer. Override with ``TEST_S3_ENDPOINT``/``_ACCESS_KEY``/``_SECRET_KEY``.
+  endpoint); skipped cleanly when it does not answer. Override: ``TEST_S3_ENDPOINT``, ``TEST_S3_ACCESS_KEY``,
+  ``TEST_S3_SECRET_KEY``.
 - ``moto``: moto's in-process S3 mock, so CI always runs the S3 code path.
 
 Each walks the product's own doors: an upload through the API lands as an object under its content address,
@@ -66,7 +67,7 @@ class S3:
                                    aws_secret_access_key=keys[1], config=Config(s3={"addressing_style": "path"}))
         self.client.create_bucket(Bucket=self.bucket)
 
-    def keys(self) -> set[str]:
+    def stored(self) -> set[str]:
         listed = self.client.list_objects_v2(Bucket=self.bucket)
         return {item["Key"] for item in listed.get("Contents", [])}
 
@@ -74,7 +75,7 @@ class S3:
         return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
 
     def drop(self) -> None:
-        for key in self.keys():
+        for key in self.stored():
             self.client.delete_object(Bucket=self.bucket, Key=key)
         self.client.delete_bucket(Bucket=self.bucket)
 
@@ -125,7 +126,7 @@ def test_an_upload_is_stored_read_downloaded_signed_and_deleted_in_s3(s3: S3, al
     assert response.status_code == 201, response.json()
     job = AnalysisJob.objects.get(pk=response.json()["id"])
     key = job.file_path
-    assert key.startswith("media/") and key in s3.keys()
+    assert key.startswith("media/") and key in s3.stored()
     assert s3.body(key) == data  # the object holds exactly the uploaded bytes
 
     # the worker's side: no local path on S3, so the engine gets the bytes
@@ -145,13 +146,13 @@ def test_an_upload_is_stored_read_downloaded_signed_and_deleted_in_s3(s3: S3, al
 
     # the same bytes again: nothing new stored
     again = submit(alice, data)
-    assert again.status_code == 201 and s3.keys() == {key}
+    assert again.status_code == 201 and s3.stored() == {key}
 
     # deletion: the jobs, then the asset; the object goes once the transaction commits
     with django_capture_on_commit_callbacks(execute=True):
         AnalysisJob.objects.filter(asset_id=job.asset_id).delete()
         MediaAsset.objects.filter(pk=job.asset_id).delete()
-    assert key not in s3.keys()
+    assert key not in s3.stored()
 
 
 @pytest.mark.django_db
@@ -168,7 +169,7 @@ def test_a_report_with_the_analysed_image_is_stored_in_s3_downloaded_and_deleted
     report_id = created.json()["id"]
     assert report_tasks.generate_report(report_id) == "completed"  # the PDF reads the image from S3
     report = Report.objects.get(pk=report_id)
-    assert report.storage_name in s3.keys()
+    assert report.storage_name in s3.stored()
 
     download = alice.client.get(f"{API}/reports/{report_id}/download")
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
@@ -176,7 +177,7 @@ def test_a_report_with_the_analysed_image_is_stored_in_s3_downloaded_and_deleted
 
     with django_capture_on_commit_callbacks(execute=True):
         report.delete()
-    assert report.storage_name not in s3.keys()
+    assert report.storage_name not in s3.stored()
 
 
 def test_the_settings_choose_s3_storage_from_the_environment() -> None:
