@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,7 @@ from config.throttling import AuthIPThrottle, UploadIPThrottle, UploadUserThrott
 from .. import catalog, services
 from ..exceptions import ServiceError
 from ..models import AnalysisJob, JobStatus, MediaKind, Prediction
+from ..uploads import UploadTooLarge
 from . import presenters, stats
 
 logger = logging.getLogger(__name__)
@@ -127,12 +129,21 @@ def upload(request: HttpRequest) -> HttpResponse:
                 return JsonResponse({"error": "This account may not submit media for analysis.",
                                      "code": "permission_denied"}, status=403)
             raise PermissionDenied("This account may not submit media for analysis.")
+        try:
+            files = request.FILES.getlist("files")
+        except UploadTooLarge:  # the streaming limit (analysis/uploads.py) stopped the body
+            message = f"A file exceeds the {filesizeformat(settings.UPLOAD_MAX_BYTES)} limit."
+            if wants_json:
+                return JsonResponse({"jobs": [], "errors": [{"file": "", "error": message, "code": "file_too_large"}]},
+                                    status=413)
+            messages.error(request, message)
+            return redirect("dashboard:upload")
         options = {"priority": request.POST.get("priority") or "normal",
                    "detailed_analysis": request.POST.get("detailed") == "on"}
         if options["priority"] not in ("low", "normal", "high", "urgent"):
             options["priority"] = "normal"
         created, errors = [], []
-        for upload_file in request.FILES.getlist("files"):
+        for upload_file in files:
             wait = _throttled(request, UploadUserThrottle, UploadIPThrottle)
             if wait is not None:
                 errors.append({"file": upload_file.name, "code": "rate_limited",

@@ -235,3 +235,12 @@ def test_dashboard_uploads_and_logins_share_the_apis_rate_limits(alice: Any, set
         anon = Client()
         codes = [anon.post("/login/", {"username": "alice", "password": "no"}).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_an_over_size_upload_is_refused_with_413(alice: Any, settings: Any) -> None:
+    settings.UPLOAD_MAX_BYTES = 1000
+    big = SimpleUploadedFile("big.png", png_bytes(size=(200, 200), seed=5))
+    response = logged_in(alice).post("/upload/", {"files": big}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 413 and response.json()["errors"][0]["code"] == "file_too_large"
+    assert AnalysisJob.objects.count() == 0
