@@ -96,6 +96,9 @@ def _jpeg_subsampling(im: Image.Image) -> int | None:
 
 
 def decode_image(data: bytes, fmt: str, mime: str, sha256: str, config: AnalysisConfig) -> DecodedImage:
+    # Pillow's switch is process-global and other libraries flip it on import (WeasyPrint sets it to True, and
+    # report rendering runs in the same worker processes): set it on every call, never trust the import-time value.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -150,3 +150,16 @@ def test_it_sniffs_audio_and_video_containers() -> None:
     assert sniff(b"\x00\x00\x00\x20ftypisom\x00\x00").format == "mp4"  # type: ignore[union-attr]
     assert sniff(b"fLaC\x00\x00").format == "flac"  # type: ignore[union-attr]
     assert sniff(b"MZ\x90\x00") is None
+
+
+def test_a_truncated_jpeg_fails_even_after_a_library_allowed_truncated_images() -> None:
+    """WeasyPrint (report rendering, same worker process) sets Pillow's global LOAD_TRUNCATED_IMAGES on import."""
+    from PIL import ImageFile
+
+    data = encode(photo((640, 480)), "JPEG", quality=90)
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(DecodeFailed):
+            decode(data[: len(data) // 2], CFG)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
