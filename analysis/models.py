@@ -78,6 +78,8 @@ class MediaAsset(models.Model):
     mime = models.CharField(max_length=100)
     size = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Set when the retention policy (ops.lifecycle) deleted the stored bytes; the row and the verdicts stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssetQuerySet.as_manager()
 
@@ -213,6 +215,9 @@ class AuditEvent(models.TextChoices):
     API_KEY_CREATED = "api_key_created"
     API_KEY_REVOKED = "api_key_revoked"
     JOB_CANCELLED = "job_cancelled"
+    MALWARE_DETECTED = "malware_detected"
+    RETENTION_PURGE = "retention_purge"
+    AUDIT_EXPORT = "audit_export"
 
 
 class SystemLog(models.Model):
