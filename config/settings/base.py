@@ -13,6 +13,7 @@ from typing import Any
 from kombu import Queue
 
 from config.env import Env
+from ops.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = Env()
@@ -38,10 +39,14 @@ INSTALLED_APPS = [
     "analysis",
     "reports",
     "notifications",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestIdMiddleware",  # first: every later log line and response carries the id
+    "ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -284,6 +289,7 @@ CELERY_TASK_ROUTES = {
     "analysis.tasks.reap_stale_jobs": {"queue": "maintenance"},
     "reports.tasks.*": {"queue": "maintenance"},
     "notifications.tasks.*": {"queue": "maintenance"},
+    "ops.tasks.*": {"queue": "maintenance"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redis redelivers a dead worker's unacked message after visibility_timeout (INFRA.md: 15-60 s recovers a
@@ -307,14 +313,36 @@ CELERY_BEAT_SCHEDULE = {
                      "options": {"queue": "maintenance", "expires": 60}},
     "reap-webhook-deliveries": {"task": "notifications.tasks.reap_deliveries", "schedule": 60.0,
                                 "options": {"queue": "maintenance", "expires": 60}},
+    # Retention (RETENTION_DAYS; a no-op when 0): media and evidence expire, verdicts stay (ops/lifecycle.py).
+    "purge-expired-media": {"task": "ops.tasks.purge_expired_media", "schedule": 3600.0,
+                            "options": {"queue": "maintenance", "expires": 3600}},
 }
+# Django's LOGGING (JSON or text, with request and job ids) applies in workers too, not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- logging -----------------------------------------------------------------------------------------------
 LOG_LEVEL: str = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
-LOGGING: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+#: ``json``: one JSON object per line (ts, level, logger, message, request_id, job_id); ``text`` for people.
+LOG_FORMAT: str = env.choice("LOG_FORMAT", ("json", "text"), "text")
+LOGGING: dict[str, Any] = logging_config(LOG_FORMAT, LOG_LEVEL)
+
+# --- operations: metrics, health, CORS, upload scanning, retention (ops/, docs/operations.md) ----------------
+#: /metrics answers these addresses or networks (e.g. 10.0.0.0/8) and callers with ``Bearer METRICS_TOKEN``.
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", [])
+METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", None)
+#: Bound on each scrape-time broker probe (queue depth, worker ping), seconds.
+METRICS_PROBE_TIMEOUT: float = env.float("METRICS_PROBE_TIMEOUT", 1.0, min=0.1, max=10)
+#: Bound on each readiness check (database, broker, channel layer, storage, weights), seconds.
+HEALTH_CHECK_TIMEOUT: float = env.float("HEALTH_CHECK_TIMEOUT", 2.0, min=0.1, max=30)
+#: Weight files /health/ready requires beyond those the detectors declare (names in detection/weights/).
+HEALTH_EXTRA_WEIGHTS: list[str] = env.list("HEALTH_EXTRA_WEIGHTS", ["fusion.json"])
+#: Origins whose pages may call /api/ with a token or API key (no cookies cross origins). Empty: none.
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", [])
+#: clamd INSTREAM scanning of every upload; off unless CLAMD_HOST is set.
+CLAMD_HOST: str | None = env.str("CLAMD_HOST", None)
+CLAMD_PORT: int = env.int("CLAMD_PORT", 3310, min=1, max=65535)
+CLAMD_TIMEOUT: float = env.float("CLAMD_TIMEOUT", 30.0, min=0.5)
+#: clamd unreachable: accept the upload unscanned (1) or refuse it with 503 scanner_unavailable (0, default).
+CLAMD_FAIL_OPEN: bool = env.bool("CLAMD_FAIL_OPEN", False)
+#: Delete stored media and evidence of finished jobs after this many days (verdict rows stay); 0 keeps all.
+RETENTION_DAYS: int = env.int("RETENTION_DAYS", 0, min=0)
