@@ -28,6 +28,8 @@ from django.utils import timezone
 from accounts.roles import Capability, has
 from detection.decode import sniff
 from notifications.services import job_finished as notify_job_finished
+from ops import metrics
+from ops.scanning import scan_upload
 
 from . import audit, events
 from .exceptions import Conflict, RejectedUpload, ServiceError
@@ -94,6 +96,7 @@ def store_upload(user: Any, upload: UploadedFile, *, request: Any = None) -> tup
         raise RejectedUpload("The file is empty (0 bytes).", code="empty_file")
     if size > settings.UPLOAD_MAX_BYTES:
         raise UploadTooLargeError("File size exceeds maximum limit")
+    scan_upload(upload, user=user, request=request)  # clamd, when CLAMD_HOST is set (ops/scanning.py)
     upload.seek(0)
     sniffed = sniff(upload.read(SNIFF_BYTES))
     if sniffed is None:
@@ -109,6 +112,10 @@ def store_upload(user: Any, upload: UploadedFile, *, request: Any = None) -> tup
 
     existing = MediaAsset.objects.filter(owner=user, sha256=sha).first()
     if existing is not None:
+        if existing.purged_at is not None:  # retention deleted the bytes (ops/lifecycle.py): store them again
+            _write_once(existing.storage_name, upload, size)
+            MediaAsset.objects.filter(pk=existing.pk).update(purged_at=None)
+            existing.purged_at = None
         return existing, False
 
     key = storage_key(sha, sniffed.format)
@@ -163,10 +170,10 @@ def submit_analysis(
     options = dict(options or {})
     priority = options.get("priority") or Priority.NORMAL
     now = timezone.now()
+    if upload is not None:  # outside the job's transaction: a refused upload's audit row must survive
+        asset, _ = store_upload(user, upload, request=request)
+    assert asset is not None
     with transaction.atomic():
-        if upload is not None:
-            asset, _ = store_upload(user, upload, request=request)
-        assert asset is not None
         job = AnalysisJob.objects.create(
             user=user,
             asset=asset,
@@ -188,6 +195,7 @@ def submit_analysis(
     if send and not transaction.get_connection().in_atomic_block:  # committed: the enqueue above has run
         job.refresh_from_db(fields=["status", "queued_at", "updated_at"])
     logger.info("job %s submitted by user %s (%s, priority %s)", job.pk, user.pk, asset.format, priority)
+    metrics.job_submitted(asset.kind)
     return job
 
 
@@ -348,6 +356,7 @@ def complete_job(job_id: str, analysis: dict[str, Any]) -> AnalysisResult | None
         events.announce(job_id)
         notify_job_finished(job_id)  # in-app, email, webhooks: after the commit, from a Celery task
     logger.info("job %s completed: %s (%.4f)", job_id, prediction, confidence)
+    metrics.job_completed(job.file_type, analysis)
     return result
 
 
@@ -366,9 +375,14 @@ def fail_job(job_id: str, code: str, message: str) -> bool:
     )
     if done:
         logger.info("job %s failed: %s", job_id, code)
+        metrics.job_failed(_media_type(job_id), code)
         events.announce(job_id)
         notify_job_finished(job_id)
     return bool(done)
+
+
+def _media_type(job_id: Any) -> str:
+    return str(AnalysisJob.objects.filter(pk=job_id).values_list("file_type", flat=True).first() or "unknown")
 
 
 def release_job(job_id: str) -> bool:
@@ -414,6 +428,7 @@ def reap_stale_jobs(now: datetime | None = None) -> dict[str, int]:
                                   error_message=f"The worker stopped responding {attempts} times; giving up."):
                 counts["failed"] += 1
                 logger.warning("job %s failed after %s lost workers", job_id, attempts)
+                metrics.job_failed(_media_type(job_id), "worker_lost")
                 events.announce(job_id)
                 notify_job_finished(job_id)
         elif still_stale.update(status=JobStatus.QUEUED, queued_at=now, updated_at=now, heartbeat_at=None,
