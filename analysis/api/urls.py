@@ -10,6 +10,7 @@ urlpatterns = [
     path("analysis/<str:jobId>/results", views.AnalysisResultsView.as_view(), name="analysis-results"),
     path("analysis/<str:jobId>/cancel", views.AnalysisCancelView.as_view(), name="analysis-cancel"),
     path("files/upload", views.FileUploadView.as_view(), name="files-upload"),
+    path("files/<str:fileId>", views.FileDetailView.as_view(), name="files-detail"),
     path("files/<str:fileId>/status", views.FileStatusView.as_view(), name="files-status"),
     path("files/<str:fileId>/download", views.FileDownloadView.as_view(), name="files-download"),
     path("models", views.ModelListView.as_view(), name="models-list"),

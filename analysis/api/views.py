@@ -146,6 +146,28 @@ class AnalysisDetailView(APIView):
     def get(self, request: Request, jobId: str) -> Response:
         return Response(AnalysisJobDetailSerializer(visible_job(request, jobId)).data)
 
+    @extend_schema(tags=["Analysis"], operation_id="analysis_delete", summary="Delete an analysis job",
+                   description="The owner's right to delete: the job and its result go (a running job is cancelled "
+                               "first), and the uploaded file too when no other job uses it. Audited.",
+                   parameters=[JOB_ID], responses={204: None, 401: E401, 403: E403, 404: E404})
+    def delete(self, request: Request, jobId: str) -> Response:
+        from ops.lifecycle import delete_job
+
+        delete_job(visible_job(request, jobId), user=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class FileDetailView(APIView):
+    @extend_schema(tags=["Files"], operation_id="files_delete", summary="Delete an uploaded file",
+                   description="The owner's right to delete: the file, every job made from it and their results. "
+                               "Audited; the stored bytes are removed once no other user's upload holds them.",
+                   parameters=[FILE_ID], responses={204: None, 401: E401, 403: E403, 404: E404})
+    def delete(self, request: Request, fileId: str) -> Response:
+        from ops.lifecycle import delete_asset
+
+        delete_asset(visible_asset(request, fileId), user=request.user, request=request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class AnalysisResultsView(APIView):
     @extend_schema(
