@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.roles import Capability, has
 
-from . import services
+from . import audit, services
 from .exceptions import ServiceError
 from .models import ACTIVE_STATUSES, AnalysisJob, AnalysisResult, JobStatus, MediaAsset, ModelPerformance, SystemLog
 
@@ -158,6 +159,30 @@ class SystemLogAdmin(ReadMostlyAdmin):
     search_fields = ["message", "user__username", "ip_address", "module"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in SystemLog._meta.fields]
+    actions = ["export_csv", "export_jsonl"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the audit trail is append-only
+
+    @admin.action(description="Export selected audit records as CSV")
+    def export_csv(self, request: HttpRequest, queryset: Any) -> HttpResponse:
+        return self._export(request, queryset, "csv")
+
+    @admin.action(description="Export selected audit records as JSON Lines")
+    def export_jsonl(self, request: HttpRequest, queryset: Any) -> HttpResponse:
+        return self._export(request, queryset, "jsonl")
+
+    def _export(self, request: HttpRequest, queryset: Any, fmt: str) -> HttpResponse:
+        """A download of the selection, in the format of ``manage.py export_audit`` (ops.lifecycle); audited."""
+        import io
+
+        from ops.lifecycle import export_audit
+
+        buffer = io.StringIO()
+        count = export_audit(buffer, fmt, queryset.select_related("user").order_by("created_at", "pk"))
+        audit.record("audit_export", f"exported {count} audit records ({fmt}) from the admin", request=request,
+                     format=fmt, rows=count)
+        content_type = "text/csv" if fmt == "csv" else "application/x-ndjson"
+        response = HttpResponse(buffer.getvalue(), content_type=f"{content_type}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.{fmt}"'
+        return response
