@@ -1,0 +1,1 @@
+"""Operations: metrics, health, structured logs, request ids, upload scanning (clamd), data lifecycle, CORS."""
