@@ -9,6 +9,8 @@ scripts/bootstrap.sh
 # takes ~17 s once (never `playwright install`); skipped when it is there, or without root and apt-get.
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 \
+         && apt-get install -y --no-install-recommends chromium chromium-driver >/dev/null 2>&1; } \
     || echo "== could not install chromium: the browser tests will be skipped"
 fi
 .venv/bin/python -m pytest "$@"
