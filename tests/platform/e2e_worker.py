@@ -8,7 +8,9 @@ set through the environment and applied before the pool forks:
 - ``E2E_ENGINE=scripted`` replaces ``detection.analyze`` with a deterministic stand-in that reports the real
   stages and returns a fixed verdict: the delivery guarantees can then be proven while the engine's models
   are missing. It is never the only end-to-end test: the same tests run the real engine and skip, with the
-  engine's own error, only where it cannot run.
+  engine's own error, only where it cannot run;
+- ``E2E_POISON=marker`` makes the scripted engine kill its own process (``os._exit``) on media whose bytes
+  contain ``marker``: a decoder that crashes the worker (bench/faults.py proves it fails alone).
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class _Scripted:
 
 def _scripted_analyze(source: Any, config: Any = None, progress: Any = None) -> _Scripted:
     report = progress or (lambda *a: None)
+    poison = os.environ.get("E2E_POISON", "").encode()
+    if poison:
+        data = source if isinstance(source, bytes) else open(source, "rb").read()  # noqa: SIM115 - tiny test files
+        if poison in data:
+            print("E2E poison: the decoder crashes the worker process", flush=True)
+            os._exit(139)
     for stage in ("decode", "faces", "detector:ai_generated", "fusion"):
         report(stage, 0, 1)
         report(stage, 1, 1)
