@@ -219,3 +219,19 @@ def test_several_processes_report_through_the_multiprocess_directory(tmp_path: P
     assert 'deepfake_jobs_completed_total{media_type="image"} 2.0' in out
     assert 'deepfake_job_duration_seconds_count{media_type="image"} 2.0' in out
     assert "deepfake_queue_depth" in out
+
+
+def test_the_embedded_default_shares_a_fresh_metrics_directory_open_on_loopback(tmp_path: Path,
+                                                                                monkeypatch: Any) -> None:
+    from config.embedded import environment, reset_metrics_dir
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.delenv("METRICS_ALLOWED_IPS", raising=False)
+    env = environment("redis://127.0.0.1:1/0", 8000, "127.0.0.1", tmp_path)
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
+    assert env["METRICS_ALLOWED_IPS"] == "127.0.0.1,::1"
+    stale = tmp_path / "prometheus" / "counter_123.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"x")
+    reset_metrics_dir(stale.parent)
+    assert not stale.exists() and stale.parent.is_dir()
