@@ -77,7 +77,7 @@ class Db:
         self.conn: Any = None
 
     def rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
-        for attempt in range(30):  # survives a PostgreSQL restart
+        for _attempt in range(30):  # survives a PostgreSQL restart
             try:
                 if self.conn is None or self.conn.closed:
                     self.conn = self._psycopg2.connect(self.url, connect_timeout=2)
