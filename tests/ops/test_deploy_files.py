@@ -348,3 +348,12 @@ def test_shellcheck_passes_on_the_entrypoint() -> None:
     out = subprocess.run([_tool("shellcheck"), "--shell=sh", str(ENTRYPOINT)], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_manifests_validate_against_the_kubernetes_schemas() -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    version = kubernetes_validate.latest_version()
+    for doc in k8s_documents():
+        if doc["apiVersion"].startswith("keda.sh/"):
+            continue  # a CRD: its shape is checked by test_workers_scale_on_the_analysis_queue_depth
+        kubernetes_validate.validate(doc, version, strict=True)  # raises ValidationError on any unknown field
