@@ -1,5 +1,5 @@
-"""/metrics (Prometheus text format, protected), /health/live and /health/ready (JSON, open: no details that
-help an attacker beyond which dependency is down)."""
+"""/metrics (Prometheus text format, protected), /health/live and /health/ready (JSON, open to probes; the
+error texts of the checks only for callers that may read the metrics)."""
 
 from __future__ import annotations
 
@@ -33,4 +33,7 @@ def live(request: HttpRequest) -> JsonResponse:
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
     ok, body = health.readiness()
+    if not metrics_allowed(client_ip(request), request.headers.get("Authorization")):
+        # strangers learn which dependency is down, not its host names or error texts
+        body["checks"] = {name: {"ok": check["ok"]} for name, check in body["checks"].items()}
     return JsonResponse(body, status=200 if ok else 503)

@@ -54,12 +54,17 @@ def test_readiness_checks_every_dependency(client: Client, monkeypatch: Any, tmp
 
 
 @pytest.mark.django_db
-def test_readiness_is_503_with_details_when_one_check_fails(client: Client, monkeypatch: Any) -> None:
+def test_readiness_is_503_with_details_when_one_check_fails(client: Client, monkeypatch: Any,
+                                                             settings: Any) -> None:
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1"]
     def broken() -> str:
         raise ConnectionRefusedError("broker down")
 
     monkeypatch.setattr(health, "CHECKS", {"database": health.check_database, "broker": broken})
-    response = client.get("/health/ready")
+    stranger = client.get("/health/ready", REMOTE_ADDR="203.0.113.9")
+    assert stranger.status_code == 503
+    assert stranger.json()["checks"] == {"database": {"ok": True}, "broker": {"ok": False}}  # no error texts
+    response = client.get("/health/ready")  # from 127.0.0.1, allowed to read metrics: the details
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
