@@ -54,7 +54,8 @@ def test_retention_deletes_media_and_evidence_but_keeps_the_verdict(
     assert result.evidence_data == {} and result.prediction == old.result.prediction
     assert result.provenance == old.result.provenance
     assert MediaAsset.objects.get(pk=old.asset_id).purged_at is not None
-    assert alice.client.get(f"{API}/analysis/{old.pk}/results").status_code == 200  # the verdict is still served
+    for fmt in ("json", "csv", "pdf"):  # the verdict is still served and reported, without the evidence images
+        assert alice.client.get(f"{API}/analysis/{old.pk}/results?format={fmt}").status_code == 200, fmt
     assert alice.client.get(f"{API}/files/{old.asset_id}/download").status_code == 404
     assert SystemLog.objects.filter(event="retention_purge").count() == 1
     assert lifecycle.purge_expired() == {"assets": 0, "objects": 0, "results": 0}  # idempotent
