@@ -17,6 +17,10 @@ RATE = 16_000
 FRAME = 320  # 20 ms
 TRIM_DB = 40.0
 TARGET_DBFS = -23.0
+#: A fixed noise floor this far below the normalised speech level is added to every clip. Digital-zero silence
+#: and unusually low noise floors identify some synthesis tools and some recording set-ups (ML.md section 3);
+#: below this floor every clip looks the same, so the model cannot learn them.
+NOISE_FLOOR_DB = -50.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,16 @@ def canonical(samples: np.ndarray) -> Canonical:
     rms_db = 20 * np.log10(rms + 1e-9)
     if rms > 1e-5:
         x = x * (10 ** (TARGET_DBFS / 20) / rms)
-        x = np.clip(x, -1, 1)
+        x = np.clip(x + noise_floor(x.size), -1, 1)
     return Canonical(samples=x.astype(np.float32), offset=offset / RATE, rms_dbfs=round(rms_db, 2))
+
+
+def noise_floor(n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """White noise at ``NOISE_FLOOR_DB`` below ``TARGET_DBFS`` (seeded, so analysis stays deterministic)."""
+    gen = rng if rng is not None else np.random.default_rng(0)
+    level = 10 ** ((TARGET_DBFS + NOISE_FLOOR_DB) / 20)
+    out: np.ndarray = (gen.standard_normal(n) * level).astype(np.float32)
+    return out
 
 
 _vad_lock = threading.Lock()

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.frontend import RATE, canonical
+from ..audio.frontend import RATE, canonical, noise_floor
 from ..audio.transforms import add_noise, codec_roundtrip
 from ..metrics import summary
 from .data import REPO, data_root, fold_of
@@ -67,7 +67,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int, str]:
 
 
 def load_clips(root: Path) -> list[Clip]:
-    cache = Path("/tmp/speech_clips_v1.npz")
+    cache = Path("/tmp/speech_clips_v2.npz")
     meta: dict[str, dict[str, str]] = {}
     for m in sorted((root / "audio").glob("*/manifest.csv")):
         with m.open(newline="") as fh:
@@ -137,14 +137,28 @@ def world(x: np.ndarray, rng: random.Random) -> np.ndarray:
     return y[: x.size].astype(np.float32)
 
 
-def make_pseudo(clips: list[Clip], rng: random.Random) -> list[Clip]:
+def make_pseudo(clips: list[Clip], rng: random.Random | None = None) -> list[Clip]:
+    """Two pseudo-fakes per real clip (two of: Griffin-Lim linear, Griffin-Lim mel, WORLD), each drawn with a
+    random generator seeded by the clip's path, so a clip's pseudo-fakes are the same in every run and split
+    (cached in /tmp between runs of this script)."""
+    cache_path = Path("/tmp/speech_pseudo_v2.npz")
+    cache: dict[str, list[tuple[str, np.ndarray]]] = {}
+    if cache_path.exists():
+        cache = np.load(cache_path, allow_pickle=True)["pseudo"].item()
     out = []
     methods = ["gl_linear", "gl_mel", "world"]
+    fresh = 0
     for i, c in enumerate(clips):
-        for method in rng.sample(methods, 2):
-            x = c.samples[: 12 * RATE]
-            y = world(x, rng) if method == "world" else griffin_lim(x, method == "gl_mel", rng)
-            y = canonical(y).samples
+        if c.relpath not in cache:
+            crng = random.Random(f"{SEED}:{c.relpath}")
+            made = []
+            for method in crng.sample(methods, 2):
+                x = c.samples[: 12 * RATE]
+                y = world(x, crng) if method == "world" else griffin_lim(x, method == "gl_mel", crng)
+                made.append((method, canonical(y).samples))
+            cache[c.relpath] = made
+            fresh += 1
+        for method, y in cache[c.relpath]:
             out.append(
                 Clip(
                     c.relpath,
@@ -161,6 +175,8 @@ def make_pseudo(clips: list[Clip], rng: random.Random) -> list[Clip]:
             )
         if i % 50 == 0:
             print(f"  pseudo-fakes {i}/{len(clips)}", flush=True)
+    if fresh:
+        np.savez(cache_path, pseudo=np.array(cache, dtype=object))
     return out
 
 
@@ -213,9 +229,10 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     x = crop(x, rng)
     if rng.random() < 0.3:
         x = reverb(x, rng)
-    if rng.random() < 0.6:
-        x = add_noise(x, float(rng.uniform(5, 40)), rng)
-    return rms_norm(x * float(rng.uniform(0.5, 1.5)))
+    if rng.random() < 0.7:
+        x = add_noise(x, float(rng.uniform(5, 35)), rng)
+    x = rms_norm(x * float(rng.uniform(0.5, 1.5)))
+    return np.clip(x + noise_floor(x.size, rng), -1, 1).astype(np.float32)  # as the front end does
 
 
 # --- training -----------------------------------------------------------------------------------------------
