@@ -161,19 +161,25 @@ def tree(pid: int) -> list[int]:
 
 
 def describe(pid: int) -> str:
+    """daphne, redis, supervisor, beat, or a Celery worker's main process / forked pool (or beat) child."""
     import psutil
 
     try:
-        cmd = psutil.Process(pid).cmdline()
+        proc = psutil.Process(pid)
+        cmd = proc.cmdline()
+        parent = proc.parent()
+        forked = parent is not None and parent.cmdline() == cmd
     except psutil.NoSuchProcess:
         return "?"
     text = " ".join(cmd)
-    for marker, name in (("daphne", "daphne"), ("beat", "beat"), ("worker", "worker"), ("redis-server", "redis"),
-                         ("config.embedded", "supervisor")):
+    for marker, name in (("daphne", "daphne"), ("redis-server", "redis"), ("config.embedded", "supervisor")):
         if marker in text:
-            if name == "worker" and "-B" not in cmd and "--pool" not in text and cmd and "celery" in text:
-                return "worker"
             return name
+    if "worker" in text:
+        name = next((cmd[i + 1].split("@")[0] for i, a in enumerate(cmd[:-1]) if a == "-n"), "worker")
+        return f"worker {name} ({'pool or beat child' if forked else 'main'})"
+    if "beat" in text:
+        return "beat"
     return Path(cmd[0]).name if cmd else "?"
 
 
