@@ -149,9 +149,13 @@ if AWS_STORAGE_BUCKET_NAME:
             "location": env.str("AWS_LOCATION", ""),
             "default_acl": None,
             "querystring_auth": True,
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", 300, min=10),  # signed URLs live 5 min
             "file_overwrite": True,  # content-addressed keys: the same key always holds the same bytes
         },
     }
+# Downloads answer 302 to a short-lived signed URL of the object store instead of streaming the bytes through
+# the web tier (only with S3 storage; the access is audited first either way).
+STORAGE_SIGNED_REDIRECTS: bool = env.bool("STORAGE_SIGNED_REDIRECTS", False)
 
 # --- uploads: the size limit is enforced while the body streams in (analysis/uploads.py) -----------------
 UPLOAD_MAX_BYTES: int = env.size("UPLOAD_MAX_SIZE", 100 * 1024 * 1024)
