@@ -463,6 +463,16 @@ def media_source(job: AnalysisJob) -> str | bytes:
             return bytes(fh.read())
 
 
+def signed_download_url(key: str, filename: str, content_type: str) -> str | None:
+    """A short-lived signed URL that serves ``key`` as an attachment straight from the object store, when
+    ``STORAGE_SIGNED_REDIRECTS`` is on and the storage signs URLs (S3); else ``None`` (stream it ourselves)."""
+    if not settings.STORAGE_SIGNED_REDIRECTS or not getattr(default_storage, "querystring_auth", False):
+        return None
+    safe = sanitize_filename(filename)
+    return str(default_storage.url(key, parameters={
+        "ResponseContentDisposition": f'attachment; filename="{safe}"', "ResponseContentType": content_type}))
+
+
 def engine_config(job: AnalysisJob) -> dict[str, Any]:
     from .options import engine_config as _engine_config
 
