@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db.models import F
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
@@ -247,7 +247,8 @@ class FileDownloadView(APIView):
     @extend_schema(tags=["Files"], operation_id="files_download", summary="Download the original file",
                    parameters=[FILE_ID],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 401: E401, 403: E403,
-                              404: E404})
+                              404: E404, 302: OpenApiResponse(description="STORAGE_SIGNED_REDIRECTS: to a "
+                                                                          "short-lived signed URL of the store")})
     def get(self, request: Request, fileId: str) -> FileResponse:
         asset = visible_asset(request, fileId)
         try:
@@ -256,6 +257,10 @@ class FileDownloadView(APIView):
             raise NotFound() from exc
         audit.record("download", f"downloaded {asset.file_name}", request=request, asset_id=str(asset.pk),
                      sha256=asset.sha256, owner_id=asset.owner_id)
+        signed = services.signed_download_url(asset.storage_name, asset.file_name, asset.mime)
+        if signed:
+            handle.close()
+            return HttpResponseRedirect(signed)  # type: ignore[return-value]
         response = FileResponse(handle, as_attachment=True, filename=asset.file_name, content_type=asset.mime)
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
