@@ -192,3 +192,36 @@ def test_the_settings_choose_s3_storage_from_the_environment() -> None:
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["S3Storage", "media", "http://127.0.0.1:7480", "path",
                                                                True]
+
+
+@pytest.mark.django_db
+def test_downloads_redirect_to_a_short_lived_signed_url_when_asked(s3: S3, alice: Any, bob: Any, submit: Any,
+                                                                    settings: Any) -> None:
+    settings.STORAGE_SIGNED_REDIRECTS = True
+    data = image_bytes("PNG", size=(80, 60), seed=8)
+    job_id = submit(alice, data, name="evidence photo.png").json()["id"]
+    asset_id = str(AnalysisJob.objects.get(pk=job_id).asset_id)
+    response = alice.client.get(f"{API}/files/{asset_id}/download")
+    assert response.status_code == 302
+    url = response["Location"]
+    assert "Signature" in url and "response-content-disposition" in url.lower()
+    assert _http_get(url, moto=s3.endpoint is None) == data
+    assert bob.client.get(f"{API}/files/{asset_id}/download").status_code == 404  # the visibility rule first
+
+    services.claim_job(job_id)
+    services.complete_job(job_id, analysis_dict("image", "authentic", 0.8))
+    with mock.patch("reports.tasks.generate_report.apply_async"):
+        report_id = alice.client.post(f"{API}/reports", {"job_ids": [job_id], "format": "json"},
+                                      format="json").json()["id"]
+    report_tasks.generate_report(report_id)
+    response = alice.client.get(f"{API}/reports/{report_id}/download")
+    assert response.status_code == 302
+    assert _http_get(response["Location"], moto=s3.endpoint is None).startswith(b"{")
+
+
+@pytest.mark.django_db
+def test_without_s3_downloads_stream_even_when_redirects_are_on(alice: Any, submit: Any, settings: Any) -> None:
+    settings.STORAGE_SIGNED_REDIRECTS = True  # local files cannot be signed: stream them
+    job_id = submit(alice, image_bytes("PNG", seed=9)).json()["id"]
+    asset_id = str(AnalysisJob.objects.get(pk=job_id).asset_id)
+    assert alice.client.get(f"{API}/files/{asset_id}/download").status_code == 200
