@@ -3,7 +3,7 @@ Celery workers, beat, PostgreSQL, Redis) from tests/platform/stack.py, generated
 the judge of lost and duplicated results.
 
 PostgreSQL: a fresh database on ``--database-url``'s server (default the machine's 127.0.0.1:5432), dropped
-afterwards. Redis: the machine's 127.0.0.1:6379 on database 13 (flushed), or ``--redis-url``.
+afterwards. Redis: the machine's 127.0.0.1:6379 on database 12 (flushed), or ``--redis-url``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/12"  # not 13: the e2e tests flush that one
 FINAL = ("completed", "failed", "cancelled")
 
 
