@@ -2,7 +2,7 @@
 GET /api/v2/analysis/{id} and the p95 of those status calls is measured (target <= 100 ms).
 
     .venv/bin/python bench/scale_out.py                      # 200 jobs per round, workers 1,2,4, the real engine
-    .venv/bin/python bench/scale_out.py --jobs 40 --workers 1,2 [--engine scripted]
+    .venv/bin/python bench/scale_out.py --jobs 40 --workers 1,2 [--engine scripted] [--nice 10]
 
 Production-like: daphne, ``celery worker -c 1`` processes (one per "machine"), PostgreSQL and Redis on this
 machine (a fresh database, dropped afterwards). Each round starts its workers, warms each one up (model loading
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from _ops import DEFAULT_DB, DEFAULT_REDIS, Db, loadavg, pct, png, start_stack
@@ -46,9 +48,24 @@ def poll_status(stack: Any, ids: list[str], stop: threading.Event, out: list[flo
     conn.close()
 
 
-def run_round(stack: Any, db: Db, workers: int, jobs: int, engine: str, seed: int, all_ids: list[str]) -> dict:
-    extra: dict[str, Any] = {"shim": True, "E2E_ENGINE": "scripted"} if engine == "scripted" else {}
-    procs = [stack.worker(f"scale{workers}-{i}", **extra) for i in range(workers)]
+def start_worker(stack: Any, name: str, engine: str, nice: int) -> Any:
+    """``stack.worker`` (one ``celery worker -c 1``), optionally under ``nice -n``: on a box shared with the web
+    tier the workers then yield the CPU to status calls (separate machines need no such thing)."""
+    if engine == "scripted":
+        head = [sys.executable, "-m", "tests.platform.e2e_worker"]
+        extra = {"E2E_ENGINE": "scripted"}
+    else:
+        head, extra = [str(Path(sys.executable).parent / "celery"), "-A", "config"], {}
+    argv = [*(["nice", "-n", str(nice)] if nice else []), *head, "worker", "-Q", "analysis,maintenance", "-c", "1",
+            "-n", f"{name}@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"]
+    process = stack.spawn(name, argv, **extra)
+    process.wait_for("ready.", 90)
+    return process
+
+
+def run_round(stack: Any, db: Db, workers: int, jobs: int, engine: str, seed: int, all_ids: list[str],
+              nice: int = 0) -> dict:
+    procs = [start_worker(stack, f"scale{workers}-{i}", engine, nice) for i in range(workers)]
     try:
         warm = [stack.submit(png(seed + 100_000 + i)) for i in range(2 * workers)]
         all_ids += warm
@@ -84,16 +101,18 @@ def main() -> None:
     parser.add_argument("--engine", choices=("real", "scripted"), default="real")
     parser.add_argument("--database-url", default=DEFAULT_DB)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--nice", type=int, default=0, help="run the workers under nice -n N (shared box)")
     args = parser.parse_args()
 
-    print(f"scale-out: {args.jobs} image jobs (96x72 PNG), engine {args.engine}, PostgreSQL + Redis; {loadavg()}")
+    print(f"scale-out: {args.jobs} image jobs (96x72 PNG), engine {args.engine}, PostgreSQL + Redis, workers "
+          f"nice {args.nice}; {loadavg()}")
     stack = start_stack(args.database_url, args.redis_url)
     rows: list[dict] = []
     all_ids: list[str] = []
     try:
         db = Db(stack.db.url)
         for n, workers in enumerate(int(w) for w in args.workers.split(",")):
-            rows.append(run_round(stack, db, workers, args.jobs, args.engine, n * 10_000, all_ids))
+            rows.append(run_round(stack, db, workers, args.jobs, args.engine, n * 10_000, all_ids, args.nice))
             r = rows[-1]
             print(f"  {workers} worker(s): {r['seconds']:.1f} s, {r['per_min']:.0f} jobs/min; {loadavg()}",
                   flush=True)
