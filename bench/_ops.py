@@ -3,7 +3,7 @@ Celery workers, beat, PostgreSQL, Redis) from tests/platform/stack.py, generated
 the judge of lost and duplicated results.
 
 PostgreSQL: a fresh database on ``--database-url``'s server (default the machine's 127.0.0.1:5432), dropped
-afterwards. Redis: the machine's 127.0.0.1:6379 on database 12 (flushed), or ``--redis-url``.
+afterwards. Redis: a private ``redis-server`` (the machine's binary and flags) per run, or ``--redis-url``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -22,9 +23,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# SIGTERM (timeout, kill) unwinds like Ctrl-C: every ``finally`` stops the stack it started, no orphans
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/12"  # not 13: the e2e tests flush that one
+DEFAULT_REDIS = "private"  # a redis-server of our own per run: no queue shared with tests or other runs
 FINAL = ("completed", "failed", "cancelled")
 
 
@@ -35,16 +38,78 @@ def loopback_only(url: str) -> None:
         raise SystemExit(f"benchmarks only talk to this machine: {url}")
 
 
+class RedisServer:
+    """A private ``redis-server`` (the machine's Debian binary, the machine's flags: no persistence) on a free
+    loopback port, so a benchmark never shares a queue with the tests or another benchmark."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        from config.embedded import free_port
+
+        self.port = free_port()
+        self.argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                     "--appendonly", "no"]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._subprocess = subprocess
+        self.proc: Any = None
+        self.start()
+
+    def ping(self) -> bool:
+        out = self._subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True)
+        return out.stdout.strip() == b"PONG"
+
+    def start(self) -> None:
+        self.proc = self._subprocess.Popen(self.argv, stdout=self._subprocess.DEVNULL,
+                                           stderr=self._subprocess.DEVNULL)
+        for _ in range(100):
+            if self.ping():
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def shutdown(self) -> None:
+        self._subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 def start_stack(database_url: str = DEFAULT_DB, redis_url: str = DEFAULT_REDIS, **env: str) -> Any:
-    """A ``tests.platform.stack.Stack`` on PostgreSQL + Redis, with extra environment for every process."""
+    """A ``tests.platform.stack.Stack`` on PostgreSQL + Redis, with extra environment for every process.
+
+    ``redis_url="private"`` (the default) starts a private redis-server for this stack alone; ``stack.redis``
+    is it (restartable), and ``stack.close()`` stops it."""
     loopback_only(database_url)
-    loopback_only(redis_url)
+    redis = RedisServer() if redis_url == "private" else None
+    url = redis.url if redis is not None else redis_url
+    loopback_only(url)
     os.environ["DATABASE_URL"] = database_url
-    os.environ["TEST_E2E_REDIS_URL"] = redis_url
+    os.environ["TEST_E2E_REDIS_URL"] = url
     os.environ.update(env)
     from tests.platform.stack import Stack
 
-    return Stack(Path(tempfile.mkdtemp(prefix="bench-ops-")))
+    try:
+        stack = Stack(Path(tempfile.mkdtemp(prefix="bench-ops-")))
+    except BaseException:
+        if redis is not None:
+            redis.stop()
+        raise
+    stack.redis = redis
+    close = stack.close
+
+    def close_all() -> None:
+        try:
+            close()
+        finally:
+            if redis is not None:
+                redis.stop()
+
+    stack.close = close_all
+    return stack
 
 
 def png(seed: int, size: tuple[int, int] = (96, 72)) -> bytes:

@@ -7,8 +7,8 @@ Scenarios (daphne + Celery workers + beat's reaper + PostgreSQL + Redis, tests/p
 
 - ``kill9``: the real engine analyses generated H.264 videos (PyAV); the worker is killed with SIGKILL (its whole
   process group) while a video is in hand; a new worker with beat takes over.
-- ``redis``: a private ``redis-server`` (the Debian binary, no persistence, like the machine's) is broker, cache
-  and channel layer; it is shut down and started again while jobs run (the queue in it is lost: the reaper
+- ``redis``: the stack's private ``redis-server`` (the Debian binary, no persistence, like the machine's) is
+  broker, cache and channel layer; it is shut down and started again while jobs run (the queue in it is lost: the reaper
   re-sends queued jobs after ANALYSIS_REQUEUE_AFTER = 60 s).
 - ``postgres``: a dedicated PostgreSQL cluster (``pg_createcluster``, port 5439, so the machine's 5432 that
   others use stays up) is stopped and started with ``pg_ctlcluster`` while jobs run.
@@ -84,21 +84,7 @@ def kill9(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def redis_restart(args: argparse.Namespace) -> dict[str, Any]:
-    from config.embedded import free_port
-
-    port = free_port()
-    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-
-    def start_redis() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG":
-                return proc
-            time.sleep(0.1)
-        raise RuntimeError("the private redis-server did not start")
-
-    server = start_redis()
-    stack = start_stack(args.database_url, f"redis://127.0.0.1:{port}/0", ANALYSIS_REQUEUE_AFTER="60")
+    stack = start_stack(args.database_url, "private", ANALYSIS_REQUEUE_AFTER="60")
     procs: list[Any] = []
     try:
         db = Db(stack.db.url)
@@ -108,17 +94,14 @@ def redis_restart(args: argparse.Namespace) -> dict[str, Any]:
         ids = submit_many(stack, [png(50_000 + i) for i in range(args.jobs)])
         time.sleep(1.5)
         before = db.final_count(ids)
-        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
-        server.wait(10)
+        stack.redis.shutdown()
         time.sleep(2)
-        server = start_redis()
+        stack.redis.start()
         print(f"  redis: restarted with {before}/{len(ids)} final (the queue inside it was lost)", flush=True)
         db.wait_final(ids, 240)
         return row("restart Redis during a run", ids, db, procs, time.monotonic() - started)
     finally:
         stack.close()
-        server.terminate()
-        server.wait(10)
 
 
 def _pg(*argv: str) -> None:

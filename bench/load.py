@@ -11,7 +11,7 @@ second up to 5 times (until final), GET /api/v2/analysis?limit=20. The real engi
 - embedded: ``python -m config.embedded`` (what scripts/start.sh runs: daphne, 2 workers, beat, SQLite, a
   private Redis) in a temporary directory (bench/api_submit.py ``Embedded``);
 - postgres: daphne + 2 ``celery worker -c 1`` (one with beat) on the machine's PostgreSQL (a fresh database) and
-  Redis (database 12), from tests/platform/stack.py.
+  Redis (a private redis-server, the machine's binary), from tests/platform/stack.py.
 
 Error: a non-2xx answer or a failed connection. Lost: a 201 job id the database does not have, or one still
 ``pending`` (never reached the broker) after the run. Duplicated: more than one result for a job.
