@@ -125,7 +125,10 @@ def griffin_lim(x: np.ndarray, mel: bool, rng: random.Random) -> np.ndarray:
 
 
 def world(x: np.ndarray, rng: random.Random) -> np.ndarray:
-    import pyworld
+    try:
+        import pyworld
+    except ImportError as exc:  # training-only dependency
+        raise SystemExit("speech training needs pyworld: .venv/bin/pip install -r requirements/train.txt") from exc
 
     d = x.astype(np.float64)
     f0, tt = pyworld.dio(d, RATE, frame_period=5.0)
