@@ -9,6 +9,11 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Under ASGI every request runs its sync code in a new thread, so a persistent connection (CONN_MAX_AGE > 0) is
+# never reused and stays open until collected: 50 clients exhausted PostgreSQL's 100 connections ("too many
+# clients", 12 % 500s in bench/load.py). The web tier closes its connection after each request; Celery workers
+# keep theirs. Override with DATABASE_CONN_MAX_AGE (e.g. behind a pooler such as PgBouncer).
+os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
 django_asgi_app = get_asgi_application()  # set up Django before importing anything that touches models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
