@@ -32,7 +32,7 @@ def _sigmoid(z: float) -> float:
 
 class SpeechSpoofDetector(Detector):
     name = "speech_spoof"
-    version = "1.0"
+    version = "1.1"  # 1.1: front end with a fixed noise floor
     media_types: ClassVar[frozenset[str]] = frozenset({"audio"})
     weights_file = "speech_spoof.pt"
     fused = True
