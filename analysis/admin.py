@@ -176,7 +176,7 @@ class SystemLogAdmin(ReadMostlyAdmin):
         """A download of the selection, in the format of ``manage.py export_audit`` (ops.lifecycle); audited."""
         import io
 
-        from ops.lifecycle import export_audit
+        from config.ops.lifecycle import export_audit
 
         buffer = io.StringIO()
         count = export_audit(buffer, fmt, queryset.select_related("user").order_by("created_at", "pk"))

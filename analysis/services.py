@@ -26,10 +26,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.roles import Capability, has
+from config.ops import metrics
+from config.ops.scanning import scan_upload
 from detection.decode import sniff
 from notifications.services import job_finished as notify_job_finished
-from ops import metrics
-from ops.scanning import scan_upload
 
 from . import audit, events
 from .exceptions import Conflict, RejectedUpload, ServiceError
@@ -96,7 +96,7 @@ def store_upload(user: Any, upload: UploadedFile, *, request: Any = None) -> tup
         raise RejectedUpload("The file is empty (0 bytes).", code="empty_file")
     if size > settings.UPLOAD_MAX_BYTES:
         raise UploadTooLargeError("File size exceeds maximum limit")
-    scan_upload(upload, user=user, request=request)  # clamd, when CLAMD_HOST is set (ops/scanning.py)
+    scan_upload(upload, user=user, request=request)  # clamd, when CLAMD_HOST is set (config/ops/scanning.py)
     upload.seek(0)
     sniffed = sniff(upload.read(SNIFF_BYTES))
     if sniffed is None:
@@ -112,7 +112,7 @@ def store_upload(user: Any, upload: UploadedFile, *, request: Any = None) -> tup
 
     existing = MediaAsset.objects.filter(owner=user, sha256=sha).first()
     if existing is not None:
-        if existing.purged_at is not None:  # retention deleted the bytes (ops/lifecycle.py): store them again
+        if existing.purged_at is not None:  # retention deleted the bytes (config/ops/lifecycle.py): store them again
             _write_once(existing.storage_name, upload, size)
             MediaAsset.objects.filter(pk=existing.pk).update(purged_at=None)
             existing.purged_at = None

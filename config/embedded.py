@@ -164,7 +164,7 @@ def environment(redis_url: str, port: int, host: str, var: Path = VAR) -> dict[s
     hosts = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
     env.setdefault("ALLOWED_HOSTS", ",".join(sorted(h for h in hosts if h not in ("0.0.0.0", "[::]"))))
     env["PYTHONUNBUFFERED"] = "1"
-    # /metrics: daphne and the Celery processes share their samples through this directory (ops/metrics.py);
+    # /metrics: daphne and the Celery processes share their samples through this directory (config/ops/metrics.py);
     # readable from this machine only unless METRICS_ALLOWED_IPS or METRICS_TOKEN say otherwise.
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var / "prometheus"))
     env.setdefault("METRICS_ALLOWED_IPS", "127.0.0.1,::1")

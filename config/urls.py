@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("sse/progress/<str:job_id>", progress_stream, name="sse-progress"),
-    path("", include("ops.urls")),  # /metrics, /health/live, /health/ready (before the dashboard's /health/)
+    path("", include("config.ops.urls")),  # /metrics, /health/live, /health/ready (before the dashboard's /health/)
 ]
 
 if settings.SERVE_STATIC:  # the embedded default (scripts/start.sh) has no web server in front

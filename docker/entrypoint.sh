@@ -12,7 +12,7 @@ set -eu
 role="${1:-web}"
 [ "$#" -gt 0 ] && shift
 
-# Prometheus multiprocess mode: one directory per container, emptied at start (ops/metrics.py).
+# Prometheus multiprocess mode: one directory per container, emptied at start (config/ops/metrics.py).
 if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db

@@ -151,7 +151,7 @@ class AnalysisDetailView(APIView):
                                "first), and the uploaded file too when no other job uses it. Audited.",
                    parameters=[JOB_ID], responses={204: None, 401: E401, 403: E403, 404: E404})
     def delete(self, request: Request, jobId: str) -> Response:
-        from ops.lifecycle import delete_job
+        from config.ops.lifecycle import delete_job
 
         delete_job(visible_job(request, jobId), user=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -163,7 +163,7 @@ class FileDetailView(APIView):
                                "Audited; the stored bytes are removed once no other user's upload holds them.",
                    parameters=[FILE_ID], responses={204: None, 401: E401, 403: E403, 404: E404})
     def delete(self, request: Request, fileId: str) -> Response:
-        from ops.lifecycle import delete_asset
+        from config.ops.lifecycle import delete_asset
 
         delete_asset(visible_asset(request, fileId), user=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

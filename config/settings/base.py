@@ -13,7 +13,7 @@ from typing import Any
 from kombu import Queue
 
 from config.env import Env
-from ops.logging import logging_config
+from config.ops.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 env = Env()
@@ -39,14 +39,14 @@ INSTALLED_APPS = [
     "analysis",
     "reports",
     "notifications",
-    "ops",
+    "config.ops",
 ]
 
 MIDDLEWARE = [
-    "ops.middleware.RequestIdMiddleware",  # first: every later log line and response carries the id
-    "ops.middleware.MetricsMiddleware",
+    "config.ops.middleware.RequestIdMiddleware",  # first: every later log line and response carries the id
+    "config.ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "ops.middleware.CorsMiddleware",
+    "config.ops.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -317,7 +317,7 @@ CELERY_BEAT_SCHEDULE = {
                      "options": {"queue": "maintenance", "expires": 60}},
     "reap-webhook-deliveries": {"task": "notifications.tasks.reap_deliveries", "schedule": 60.0,
                                 "options": {"queue": "maintenance", "expires": 60}},
-    # Retention (RETENTION_DAYS; a no-op when 0): media and evidence expire, verdicts stay (ops/lifecycle.py).
+    # Retention (RETENTION_DAYS; a no-op when 0): media and evidence expire, verdicts stay (config/ops/lifecycle.py).
     "purge-expired-media": {"task": "ops.tasks.purge_expired_media", "schedule": 3600.0,
                             "options": {"queue": "maintenance", "expires": 3600}},
 }
@@ -330,7 +330,7 @@ LOG_LEVEL: str = env.choice("LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), 
 LOG_FORMAT: str = env.choice("LOG_FORMAT", ("json", "text"), "text")
 LOGGING: dict[str, Any] = logging_config(LOG_FORMAT, LOG_LEVEL)
 
-# --- operations: metrics, health, CORS, upload scanning, retention (ops/, docs/operations.md) ----------------
+# --- operations: metrics, health, CORS, upload scanning, retention (config/ops/, docs/operations.md) ----------------
 #: /metrics answers these addresses or networks (e.g. 10.0.0.0/8) and callers with ``Bearer METRICS_TOKEN``.
 METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", [])
 METRICS_TOKEN: str | None = env.str("METRICS_TOKEN", None)

@@ -23,7 +23,7 @@ import pytest
 
 from analysis.models import SystemLog
 from config.embedded import free_port
-from ops.clamd import ScannerUnavailable, instream, parse_reply, ping
+from config.ops.clamd import ScannerUnavailable, instream, parse_reply, ping
 from tests.platform.conftest import API, Persona, image_bytes, upload
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"

@@ -104,7 +104,7 @@ def test_every_copied_path_exists_in_the_repository() -> None:
 
 def test_the_package_directories_the_product_imports_are_all_copied() -> None:
     copied = {shlex.split(rest)[0].strip("/") for w, rest in stages()["app"] if w == "COPY"}
-    installed = {"accounts", "analysis", "reports", "notifications", "ops", "config", "detection"}
+    installed = {"accounts", "analysis", "reports", "notifications", "config", "detection"}
     assert installed <= copied
     assert {"templates", "static", "manage.py"} <= copied
 
@@ -235,7 +235,7 @@ def test_compose_runs_our_images_with_roles_the_entrypoint_knows() -> None:
 
 
 def settings_variables() -> set[str]:
-    """Every environment variable the product reads (config/ and ops/), plus the entrypoint's."""
+    """Every environment variable the product reads (config/ and config/ops/), plus the entrypoint's."""
     names: set[str] = set()
     for path in [*(ROOT / "config").rglob("*.py"), *(ROOT / "ops").rglob("*.py")]:
         names.update(re.findall(r"env\.\w+\(\s*\"([A-Z0-9_]+)\"", path.read_text()))

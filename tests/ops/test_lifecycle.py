@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from analysis import audit, services
 from analysis.models import AnalysisJob, AnalysisResult, JobStatus, MediaAsset, SystemLog
-from ops import lifecycle
+from config.ops import lifecycle
 from tests.platform.conftest import API, Persona, image_bytes
 from tests.reports.fabricate import analysis_dict
 
@@ -110,7 +110,7 @@ def test_the_purge_command_reports_and_can_dry_run(alice: Persona, submit: Any) 
 
 
 def test_the_beat_task_runs_the_retention(settings: Any) -> None:
-    from ops.tasks import purge_expired_media
+    from config.ops.tasks import purge_expired_media
 
     settings.RETENTION_DAYS = 0
     assert purge_expired_media() == {"assets": 0, "objects": 0, "results": 0}

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from ops import context, health, metrics
-from ops.celery_signals import _bind_job_id, _unbind_job_id
-from ops.logging import ContextFilter, JsonFormatter, logging_config
+from config.ops import context, health, metrics
+from config.ops.celery_signals import _bind_job_id, _unbind_job_id
+from config.ops.logging import ContextFilter, JsonFormatter, logging_config
 from tests.platform.conftest import API, Persona, image_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,7 +203,7 @@ def test_a_broker_that_does_not_answer_does_not_hang_the_scrape(monkeypatch: Any
 _PROCESS = """
 import os, sys, django
 django.setup()
-from ops import metrics
+from config.ops import metrics
 if sys.argv[1] == "work":
     metrics.job_submitted("image"); metrics.job_completed("image", {"processing_time": 2.0})
     metrics.WORKER_PROCESSES.set(1)

@@ -59,10 +59,10 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "ops.logging.ContextFilter"}},
+        "filters": {"context": {"()": "config.ops.logging.ContextFilter"}},
         "formatters": {
             "text": {"format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s] %(message)s"},
-            "json": {"()": "ops.logging.JsonFormatter"},
+            "json": {"()": "config.ops.logging.JsonFormatter"},
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["context"]}},
         "root": {"handlers": ["console"], "level": level},

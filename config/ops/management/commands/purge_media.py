@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ops import lifecycle
+from config.ops import lifecycle
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from analysis import audit
-from ops import lifecycle
+from config.ops import lifecycle
 
 
 def _when(value: str | None) -> datetime | None:

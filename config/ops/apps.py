@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 class OpsConfig(AppConfig):
-    name = "ops"
+    name = "config.ops"
+    label = "ops"
     verbose_name = "Operations"
 
     def ready(self) -> None:
