@@ -93,7 +93,7 @@ def _time_based(a: dict[str, Any]) -> list[str]:
         lines.append(
             f"  audio: {'n/a' if score is None else f'P(fake) {score:.2f}'}"
             + (f" ({audio['reason']})" if audio.get("reason") else "")
-            + (f", speech {audio['speech_seconds']:.1f} s" if audio.get("speech_seconds") is not None else "")
+            + (f", speech found >= {audio['speech_seconds']:.1f} s" if audio.get("speech_seconds") else "")
         )
         windows = audio.get("timeline") or (tl if tl and "start" in tl[0] else [])
         if windows:

@@ -22,6 +22,7 @@ class AudioPart:
     reason: str | None
     #: Per-window scores ``[{"start": s, "end": s, "score": p}]`` in seconds of the ORIGINAL timeline.
     timeline: list[dict[str, float]] = field(default_factory=list)
+    #: Speech the VAD found; it stops scanning at ``MIN_SPEECH_S + 1`` s, so this is a lower bound, not a total.
     speech_seconds: float = 0.0
     duration: float = 0.0
     #: Log-spectrogram PNG with the most suspicious windows marked (only when ``config.detailed``).
