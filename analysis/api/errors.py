@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -125,3 +126,14 @@ class BadRequestSerializer(ErrorSerializer):
 
 class TooManyRequestsSerializer(ErrorSerializer):
     retry_after = serializers.IntegerField(help_text="Seconds to wait before retrying")
+
+
+# The documented error responses, for ``extend_schema(responses=...)`` in every API module.
+
+E400 = OpenApiResponse(BadRequestSerializer, "Bad request - invalid parameters")
+E401 = OpenApiResponse(ErrorSerializer, "Authentication required")
+E403 = OpenApiResponse(ErrorSerializer, "The account's role does not allow this")
+E404 = OpenApiResponse(ErrorSerializer, "Resource not found (or not yours)")
+E409 = OpenApiResponse(ErrorSerializer, "Conflict with the state of the job or report (e.g. not finished yet)")
+E413 = OpenApiResponse(ErrorSerializer, "File too large")
+E429 = OpenApiResponse(TooManyRequestsSerializer, "Rate limit exceeded")

@@ -26,7 +26,15 @@ from config.throttling import UploadIPThrottle, UploadUserThrottle
 from .. import audit, catalog, services
 from ..exceptions import Conflict, ServiceError
 from ..models import AnalysisJob, JobStatus, MediaAsset
-from .errors import BadRequestSerializer, ErrorSerializer, TooManyRequestsSerializer
+from .errors import (
+    E400,
+    E401,
+    E403,
+    E404,
+    E409,
+    E413,
+    E429,
+)
 from .serializers import (
     AnalysisCreateSerializer,
     AnalysisJobDetailSerializer,
@@ -41,14 +49,6 @@ from .serializers import (
     ModelStatusSerializer,
     PaginationSerializer,
 )
-
-E400 = OpenApiResponse(BadRequestSerializer, "Bad request - invalid parameters")
-E401 = OpenApiResponse(ErrorSerializer, "Authentication required")
-E403 = OpenApiResponse(ErrorSerializer, "The account's role does not allow this")
-E404 = OpenApiResponse(ErrorSerializer, "Resource not found (or not yours)")
-E409 = OpenApiResponse(ErrorSerializer, "Conflict with the job's state")
-E413 = OpenApiResponse(ErrorSerializer, "File too large")
-E429 = OpenApiResponse(TooManyRequestsSerializer, "Rate limit exceeded")
 
 JOB_ID = OpenApiParameter("jobId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Analysis job id")
 FILE_ID = OpenApiParameter("fileId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Uploaded file id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -15,16 +15,12 @@ from rest_framework.views import APIView
 
 from accounts.permissions import require
 from accounts.roles import Capability
-from analysis.api.errors import BadRequestSerializer, ErrorSerializer
+from analysis.api.errors import E400, E401, E403, E404
 
 from .. import services
 from ..models import Webhook
 from .serializers import DeliverySerializer, SmsSecretSerializer, WebhookCreatedSerializer, WebhookSerializer
 
-E400 = OpenApiResponse(BadRequestSerializer, "Bad request - invalid parameters")
-E401 = OpenApiResponse(ErrorSerializer, "Authentication required")
-E403 = OpenApiResponse(ErrorSerializer, "The account's role does not allow this")
-E404 = OpenApiResponse(ErrorSerializer, "Resource not found (or not yours)")
 WEBHOOK_ID = OpenApiParameter("webhookId", OpenApiTypes.INT, OpenApiParameter.PATH, description="Webhook id")
 WRITE = ("POST", "PUT", "PATCH", "DELETE")
 PERMISSIONS = [IsAuthenticated, require(Capability.MANAGE_WEBHOOKS, methods=WRITE)]

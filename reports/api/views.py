@@ -21,7 +21,14 @@ from rest_framework.views import APIView
 
 from accounts.permissions import require
 from accounts.roles import Capability
-from analysis.api.errors import BadRequestSerializer, ErrorSerializer, TooManyRequestsSerializer
+from analysis.api.errors import (
+    E400,
+    E401,
+    E403,
+    E404,
+    E409,
+    E429,
+)
 from analysis.exceptions import Conflict
 from analysis.models import AnalysisJob, JobStatus
 from analysis.services import sanitize_filename, signed_download_url
@@ -37,12 +44,6 @@ from .serializers import (
     ReportSerializer,
 )
 
-E400 = OpenApiResponse(BadRequestSerializer, "Bad request - invalid parameters")
-E401 = OpenApiResponse(ErrorSerializer, "Authentication required")
-E403 = OpenApiResponse(ErrorSerializer, "The account's role does not allow this")
-E404 = OpenApiResponse(ErrorSerializer, "Resource not found (or not yours)")
-E409 = OpenApiResponse(ErrorSerializer, "The job or report is not ready")
-E429 = OpenApiResponse(TooManyRequestsSerializer, "Rate limit exceeded")
 REPORT_ID = OpenApiParameter("reportId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Report id")
 RESULT_ID = OpenApiParameter("resultId", OpenApiTypes.UUID, OpenApiParameter.PATH,
                              description="The analysis job id (or the result's own id)")
