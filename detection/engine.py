@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__, registry
 from .config import AnalysisConfig
-from .decode import Sniffed, Source, decode_image_bytes, read_source, sniff_or_raise
+from .decode import Sniffed, Source, decode_image, read_source, sniff_or_raise
 from .detectors.base import ImageContext
 from .faces import detect_faces
 from .fusion import combine, load_params
@@ -96,7 +96,7 @@ def _analyze_image(
     data: bytes, fmt: str, mime: str, sha: str, cfg: AnalysisConfig, report: Progress, t0: float
 ) -> Analysis:
     timings: dict[str, float] = {}
-    image = decode_image_bytes(data, fmt, mime, sha, cfg)
+    image = decode_image(data, fmt, mime, sha, cfg)
     timings["decode"] = time.perf_counter() - t0
     report("decode", 1, 1)
 

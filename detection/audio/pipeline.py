@@ -162,7 +162,6 @@ def analyze_audio(
     res = replace(part.result, seconds=round(t_audio, 4))
     det = _detector()
     total = time.perf_counter() - started
-    info = replace(decoded.info)
     evidence = {
         "facial_inconsistencies": None,
         "temporal_artifacts": None,
@@ -232,7 +231,7 @@ def analyze_audio(
         models_used=(DETECTOR,) if res.applicable else (),
         processing_time=round(total, 4),
         evidence=evidence,
-        media=info,
+        media=decoded.info,
         faces=(),
         detectors=(res,),
         provenance=provenance,

@@ -18,7 +18,7 @@ __all__ = [
     "Sniffed",
     "Source",
     "decode",
-    "decode_image_bytes",
+    "decode_image",
     "read_source",
     "sniff",
     "sniff_or_raise",
@@ -59,10 +59,6 @@ def sniff_or_raise(data: bytes) -> Sniffed:
             "Not a supported image, video or audio format (the type is read from the content, not the name)."
         )
     return kind
-
-
-def decode_image_bytes(data: bytes, fmt: str, mime: str, sha: str, config: AnalysisConfig) -> DecodedImage:
-    return decode_image(data, fmt, mime, sha, config)
 
 
 def decode(source: Source, config: AnalysisConfig) -> DecodedImage:
